@@ -1,0 +1,101 @@
+"""Reader for the Kaggle `fer2013.csv` (`emotion,pixels,Usage`), plain, .gz or inside a .zip.
+
+Rows are streamed and parsed in chunks, so peak memory is the output arrays plus one chunk,
+whatever the file's size. Nothing here depends on row order or on anything our rebuilt copy
+adds: the original 301 MB Kaggle file reads unchanged.
+"""
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from fer.constants import IMAGE_SHAPE, NUM_CLASSES, USAGE_TO_SPLIT
+from fer.errors import UserError
+from fer.pixels import PixelError, parse_pixel_rows
+from fer.raw import RawData
+
+CHUNK_ROWS = 2048
+REQUIRED = ("emotion", "pixels")
+
+
+def open_csv_stream(path: Path) -> io.BufferedIOBase:
+    """A binary stream of the CSV text, whether plain, gzip'd or the one .csv in a zip."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".zip"):
+        zf = zipfile.ZipFile(path)
+        members = [m for m in zf.namelist() if m.lower().endswith(".csv") and not m.startswith("__MACOSX")]
+        if len(members) != 1:
+            raise UserError(f"{path}: expected exactly one .csv inside the zip, found {len(members)}")
+        return zf.open(members[0])
+    return open(path, "rb")
+
+
+def _header(path: Path, line: bytes) -> dict[str, int]:
+    names = [f.strip().strip('"').strip().lower() for f in line.decode("utf-8-sig", "replace").strip().split(",")]
+    cols = {n: i for i, n in enumerate(names)}
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise UserError(f"{path}: header {names} is missing column(s) {', '.join(missing)} "
+                        "(expected emotion,pixels,Usage)")
+    return cols
+
+
+def read_csv(path: Path) -> RawData:
+    try:
+        stream = open_csv_stream(path)
+    except (OSError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+        raise UserError(f"{path}: cannot open: {e}") from None
+    labels, usages, chunks = [], [], []
+    pending: list[bytes] = []
+    pending_rows: list[int] = []
+
+    def flush():
+        try:
+            chunks.append(parse_pixel_rows(pending))
+        except PixelError as e:
+            raise UserError(f"{path}: row {pending_rows[e.row]}: {e}") from None
+        pending.clear()
+        pending_rows.clear()
+
+    with stream:
+        try:
+            header = stream.readline()
+            cols = _header(path, header)
+            e_col, p_col, u_col = cols["emotion"], cols["pixels"], cols.get("usage")
+            ncols = len(cols)
+            row = 0
+            for line in stream:
+                line = line.rstrip(b"\r\n")
+                if not line.strip():
+                    continue
+                row += 1
+                fields = line.split(b",")
+                if len(fields) != ncols:
+                    raise UserError(f"{path}: row {row}: {len(fields)} fields, expected {ncols}")
+                label = fields[e_col].strip().strip(b'"')
+                if not label.isdigit() or int(label) >= NUM_CLASSES:
+                    raise UserError(f"{path}: row {row}: label {label.decode(errors='replace')!r} "
+                                    f"outside 0-{NUM_CLASSES - 1}")
+                labels.append(int(label))
+                if u_col is not None:
+                    usage = fields[u_col].strip().strip(b'"').decode(errors="replace")
+                    if usage not in USAGE_TO_SPLIT:
+                        raise UserError(f"{path}: row {row}: unknown Usage {usage!r} "
+                                        f"(expected one of {', '.join(USAGE_TO_SPLIT)})")
+                    usages.append(USAGE_TO_SPLIT[usage])
+                pending.append(fields[p_col].strip(b'" '))
+                pending_rows.append(row)
+                if len(pending) >= CHUNK_ROWS:
+                    flush()
+        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeDecodeError) as e:
+            raise UserError(f"{path}: cannot read: {e}") from None
+        flush()
+    if not labels:
+        raise UserError(f"{path}: no data rows")
+    x = np.concatenate(chunks).reshape((-1, *IMAGE_SHAPE))
+    split = np.array(usages) if u_col is not None else None
+    return RawData(x=x, y=np.array(labels, dtype=np.uint8), split=split, kind="csv")

@@ -1,0 +1,1 @@
+"""search: the workflow (CLI, tuners, callbacks, leaderboard, reports)."""

@@ -1,0 +1,1 @@
+"""spaces: one module per model family, each a pure `build(hp)`; the registry lives here."""

@@ -1,0 +1,104 @@
+"""Shared fixtures: tiny FER-format sources written on the fly, and the real data if present."""
+import gzip
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer.constants import CLASS_NAMES
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_CSV = SHARED_DATA / "fer2013_from_images.csv.gz"
+REAL_ZIP = SHARED_DATA / "fer2013_images.zip"
+SHARED_WEIGHTS = Path(__file__).resolve().parents[1].parent / "shared" / "weights"
+
+
+def needs_real_data():
+    return pytest.mark.skipif(not (REAL_CSV.is_file() and REAL_ZIP.is_file()),
+                              reason=f"real FER-2013 not found at {SHARED_DATA} (see README: Real data)")
+
+
+def face(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(48, 48), dtype=np.uint8)
+
+
+def csv_text(rows, header="emotion,pixels,Usage") -> str:
+    """rows: (label, pixels array or str, usage) tuples."""
+    lines = [header]
+    for label, pix, usage in rows:
+        pix = pix if isinstance(pix, str) else " ".join(map(str, np.asarray(pix).ravel()))
+        lines.append(f"{label},{pix},{usage}")
+    return "\n".join(lines) + "\n"
+
+
+def good_rows(per_class_split: int = 2):
+    """A small valid dataset: every class in every official split."""
+    rows, k = [], 0
+    for usage in ("Training", "PublicTest", "PrivateTest"):
+        for label in range(len(CLASS_NAMES)):
+            for _ in range(per_class_split):
+                rows.append((label, face(k), usage))
+                k += 1
+    return rows
+
+
+def write_csv(path: Path, rows=None, header="emotion,pixels,Usage", compress: str = "") -> Path:
+    text = csv_text(rows if rows is not None else good_rows(), header)
+    if compress == "gz":
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(text.encode()))
+    elif compress == "zip":
+        path = path.with_suffix(".zip")
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("fer2013/fer2013.csv", text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def image_bytes(arr: np.ndarray, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def image_files(per_class: int = 2, prefixes: bool = True, size: int = 48):
+    """{relative path: PNG bytes} in the Kaggle image-folder layout."""
+    files, k = {}, 0
+    plan = [("train", "Training"), ("test", "PublicTest"), ("test", "PrivateTest")]
+    for top, usage in plan:
+        for name in CLASS_NAMES:
+            for _ in range(per_class):
+                stem = f"{usage}_{k}" if prefixes else f"img_{k}"
+                arr = np.random.default_rng(k).integers(0, 256, size=(size, size), dtype=np.uint8)
+                files[f"{top}/{name}/{stem}.png"] = image_bytes(arr)
+                k += 1
+    return files
+
+
+def write_folder(root: Path, files: dict) -> Path:
+    for rel, data in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return root
+
+
+def write_zip(path: Path, files: dict, prefix: str = "") -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for rel, data in files.items():
+            zf.writestr(prefix + rel, data)
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """Run in an empty folder, so default outputs (data/, tuner_runs/ ...) land in tmp."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
