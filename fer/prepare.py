@@ -49,10 +49,10 @@ def detect_kind(source: str) -> str:
                     "train/<emotion>/, test/<emotion>/ or its .zip, or 'demo')")
 
 
-def read_source(source: str, kind: str, seed: int, resize: bool) -> RawData:
+def read_source(source: str, kind: str, seed: int, resize: bool, demo_sizes: dict | None = None) -> RawData:
     if kind == "demo":
         from fer.demo import make_demo
-        return make_demo(seed)
+        return make_demo(seed, demo_sizes)
     if kind == "csv":
         from fer.csv_source import read_csv
         return read_csv(Path(source))
@@ -61,18 +61,19 @@ def read_source(source: str, kind: str, seed: int, resize: bool) -> RawData:
 
 
 def prepare(source: str, out: Path | None = None, split: str | None = None, val_frac: float = 0.1,
-            test_frac: float = 0.1, seed: int = 0, resize: bool = False, argv=None) -> Path:
+            test_frac: float = 0.1, seed: int = 0, resize: bool = False, argv=None,
+            demo_sizes: dict | None = None) -> Path:
     """Read SOURCE, split it and write the cache folder atomically; returns the folder."""
     kind = detect_kind(source)
     out = Path(out) if out else (DEMO_DATA_DIR if kind == "demo" else DEFAULT_DATA_DIR)
-    raw = read_source(source, kind, seed, resize)
+    raw = read_source(source, kind, seed, resize, demo_sizes)
     idx, split_info = assign_splits(raw, split, val_frac, test_frac, seed, source)
     arrays = {s: (raw.x[idx[s]], raw.y[idx[s]]) for s in SPLITS}
     del raw
     origin = {"kind": kind, "path": source if kind == "demo" else str(Path(source).resolve()),
               "sha256": None if kind == "demo" else sha256_tree(Path(source))}
     if kind == "demo":
-        origin.update(seed=seed, notice=DEMO_NOTICE)
+        origin.update(seed=seed, notice=DEMO_NOTICE, sizes=demo_sizes)
     title = f"{Path(source).name if kind != 'demo' else DEMO_NOTICE}"
     with atomic_dir(out) as tmp:
         hashes = write_arrays(tmp, arrays)

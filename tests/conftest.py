@@ -102,3 +102,19 @@ def workdir(tmp_path, monkeypatch):
     """Run in an empty folder, so default outputs (data/, tuner_runs/ ...) land in tmp."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+TINY_DEMO = {"train": 112, "val": 56, "test": 56}
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """A prepared demo folder small enough for a search test to run in seconds."""
+    from fer.prepare import prepare
+    return prepare("demo", tmp_path_factory.mktemp("tiny") / "demo", seed=0, demo_sizes=TINY_DEMO)
+
+
+def search_args(data, project, *extra):
+    """search.run arguments for a tiny, fast search in the current folder."""
+    return ["--data", str(data), "--project", project, "--precision", "float32", "--batch-size", "32",
+            "--plain", *map(str, extra)]

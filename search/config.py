@@ -1,0 +1,58 @@
+"""The configuration of one search run: CLI defaults in one place, saved as JSON with the run."""
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from fer.constants import TUNER_RUNS_DIR
+
+TUNERS = ("hyperband", "bayesian", "random")
+OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "val_macro_f1": "max"}
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+CONFIG_FILE = "config.json"
+LEADERBOARD_FILE = "leaderboard.csv"
+TRIAL_INFO_FILE = "trial_info.json"
+QUICK = {"max_trials": 4, "max_epochs": 6}  # a first look: a few trials, few epochs
+MAX_CONSECUTIVE_FAILED = 10  # a failing trial is recorded and the search goes on
+
+
+@dataclass
+class RunConfig:
+    space: str = "cnn"
+    tuner: str = "hyperband"
+    data: str = "demo"
+    max_trials: int = 20
+    max_epochs: int = 30
+    batch_size: int = 64
+    objective: str = "val_accuracy"
+    seed: int = 0
+    project: str | None = None
+    overwrite: bool = False
+    resume: bool = False
+    precision: str = "auto"
+    quick: bool = False
+    weights: str | None = "imagenet"
+    runs_dir: str = str(TUNER_RUNS_DIR)
+    patience: int = 5
+    # filled in by the runner, for the record
+    resolved: dict = field(default_factory=dict)
+
+    @property
+    def project_name(self) -> str:
+        return self.project or f"{self.space}-{self.tuner}"
+
+    @property
+    def project_dir(self) -> Path:
+        return Path(self.runs_dir) / self.project_name
+
+    @property
+    def direction(self) -> str:
+        return OBJECTIVES[self.objective]
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "project": self.project_name}, indent=2) + "\n"
+
+    @classmethod
+    def load(cls, project_dir: Path) -> "RunConfig":
+        data = json.loads((Path(project_dir) / CONFIG_FILE).read_text())
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,52 @@
+"""`FerHyperModel`: a registered space plus the training recipe every trial shares.
+
+The space's `build(hp)` defines the model and its hyperparameters; `fit` adds what the search
+needs around `model.fit`: class weights from the `class_weight` hyperparameter, early stopping
+and learning-rate decay on the validation split, and a guard that fails a trial on NaN loss.
+"""
+import math
+
+import keras
+import keras_tuner as kt
+
+from spaces import SpaceOptions, get_space
+from spaces.common import class_weights
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Fail the trial (recorded with this reason) as soon as the loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise kt.errors.FailedTrialError(f"loss became {loss} at batch {batch + 1}")
+
+
+def training_callbacks(monitor: str, mode: str, patience: int) -> list:
+    """Early stopping and LR decay on the validation split (the test split is never seen)."""
+    return [
+        NanGuard(),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
+                                          patience=max(1, patience // 2), min_lr=1e-6),
+    ]
+
+
+class FerHyperModel(kt.HyperModel):
+    def __init__(self, space: str, options: SpaceOptions, batch_size: int, objective: str, direction: str,
+                 patience: int):
+        super().__init__(name=space)
+        self.space = get_space(space)
+        self.options = options
+        self.batch_size = batch_size
+        self.objective, self.direction, self.patience = objective, direction, patience
+
+    def build(self, hp):
+        return self.space.build(hp, self.options)
+
+    def fit(self, hp, model, x, y, validation_data=None, callbacks=None, **kwargs):
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs.setdefault("verbose", 0)  # the leaderboard draws progress; Keras bars would garble it
+        cbs = training_callbacks(self.objective, self.direction, self.patience) + list(callbacks or [])
+        return model.fit(x, y, validation_data=validation_data, callbacks=cbs,
+                         class_weight=class_weights(hp.get("class_weight"), y), **kwargs)

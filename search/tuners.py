@@ -1,0 +1,99 @@
+"""Keras Tuner's Hyperband / Bayesian / Random tuners, with hooks for timings and the leaderboard.
+
+The oracle and the tuner stay keras-tuner's own (that is what makes --resume and distributed
+search work); the mixin only observes: it times each trial, counts its epochs, rewrites
+leaderboard.csv after every trial and feeds the console.
+"""
+import math
+import time
+
+import keras_tuner as kt
+
+from search import leaderboard
+from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
+from search.leaderboard import TUNER_PREFIX
+
+
+class ReportingMixin:
+    """Observe trials: timings, epochs, leaderboard.csv and the console."""
+
+    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], labels: dict):
+        self.fer_config, self.console, self.key_hps, self.labels = config, console, key_hps, labels
+        self.steps = max(1, math.ceil(n_train / config.batch_size))
+        self.info = leaderboard.load_info(config.project_dir)
+        self.trial_start = time.perf_counter()
+        self.epochs_run = 0
+
+    def planned_trials(self) -> int | None:
+        oracle = self.oracle
+        if isinstance(oracle, kt.oracles.HyperbandOracle):
+            try:
+                per_iteration = sum(oracle._get_size(b, r) for b in range(oracle._get_num_brackets())
+                                    for r in range(oracle._get_num_rounds(b)))
+                total = per_iteration * oracle.hyperband_iterations
+            except (AttributeError, TypeError):
+                return oracle.max_trials
+            return min(total, oracle.max_trials) if oracle.max_trials else total
+        return oracle.max_trials
+
+    def trial_epochs(self, values: dict) -> int:
+        if f"{TUNER_PREFIX}epochs" in values:
+            return values[f"{TUNER_PREFIX}epochs"] - values.get(f"{TUNER_PREFIX}initial_epoch", 0)
+        return self.fer_config.max_epochs
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self.trial_start, self.epochs_run = time.perf_counter(), 0
+        values = trial.hyperparameters.values
+        where = ""
+        if f"{TUNER_PREFIX}bracket" in values:
+            where = f", bracket {values[TUNER_PREFIX + 'bracket']} round {values[TUNER_PREFIX + 'round']}"
+        hps = {k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}
+        n = len([t for t in self.oracle.trials.values() if t.status != "RUNNING"]) + 1
+        self.console.trial_begin(n, self.planned_trials(), trial.trial_id, where, hps,
+                                 self.trial_epochs(values), self.steps)
+
+    def on_batch_end(self, trial, model, batch, logs=None):
+        self.console.batch(batch + 1)
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+        self.epochs_run += 1
+        self.console.epoch_end(self.epochs_run, self.trial_epochs(trial.hyperparameters.values), logs or {})
+
+    def on_trial_end(self, trial):
+        seconds = time.perf_counter() - self.trial_start
+        super().on_trial_end(trial)  # the oracle records the result and saves
+        self.info[trial.trial_id] = {"seconds": round(seconds, 2), "epochs": self.epochs_run, **self.labels}
+        leaderboard.save_info(self.fer_config.project_dir, self.info)
+        rows = leaderboard.trial_rows(self.oracle, self.info)
+        leaderboard.write(self.fer_config.project_dir, rows)
+        done = len([t for t in self.oracle.trials.values() if t.status not in ("RUNNING", "IDLE")])
+        row = next(r for r in rows if r["trial_id"] == trial.trial_id)
+        self.console.trial_end(row, rows, done, self.planned_trials(), self.fer_config.direction, self.key_hps)
+
+
+class FerHyperband(ReportingMixin, kt.Hyperband):
+    pass
+
+
+class FerBayesian(ReportingMixin, kt.BayesianOptimization):
+    pass
+
+
+class FerRandom(ReportingMixin, kt.RandomSearch):
+    pass
+
+
+def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
+    objective = kt.Objective(config.objective, direction=config.direction)
+    common = dict(objective=objective, seed=config.seed, directory=config.runs_dir,
+                  project_name=config.project_name, overwrite=overwrite,
+                  max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED)
+    if config.tuner == "hyperband":
+        tuner = FerHyperband(hypermodel, max_epochs=config.max_epochs, factor=3, **common)
+        tuner.oracle.max_trials = config.max_trials  # a cap on top of Hyperband's own schedule
+        return tuner
+    if config.tuner == "bayesian":
+        return FerBayesian(hypermodel, max_trials=config.max_trials, **common)
+    return FerRandom(hypermodel, max_trials=config.max_trials, **common)

@@ -1,0 +1,24 @@
+"""`baseline`: the seed experiments' baseline CNN (52.8% on PrivateTest), barely tunable.
+
+It is the reference point every report compares against, so only learning rate, dropout and
+the shared augmentation and class-weight switches move.
+"""
+import keras
+
+from spaces.common import (SpaceOptions, class_weighting_choice, classifier_head, compile_classifier,
+                           inputs_scaled, learning_rate)
+
+
+def build(hp, options: SpaceOptions | None = None) -> keras.Model:
+    options = options or SpaceOptions()
+    inputs, x = inputs_scaled(hp, options)
+    class_weighting_choice(hp)
+    x = keras.layers.Conv2D(32, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(64, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(128, activation="relu")(x)
+    outputs = classifier_head(x, options.num_classes, hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.5))
+    model = keras.Model(inputs, outputs, name="baseline_cnn")
+    return compile_classifier(model, "adam", learning_rate(hp))

@@ -1,0 +1,83 @@
+"""Pieces every search space shares: input, scaling, augmentation, class weights, compile.
+
+Each helper declares its own hyperparameters on `hp`, so a space's `build(hp)` stays the
+single source of its search space.
+"""
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from fer.constants import IMAGE_SHAPE, NUM_CLASSES
+from fer.metrics import MacroF1
+from fer.scaling import scaling_layer
+
+AUGMENT_LEVELS = ("off", "light", "medium", "strong")
+# (rotation as a fraction of a full turn, translation, zoom, contrast) per level; all with
+# horizontal flips. Faces are upright and centred, so even "strong" stays mild.
+AUGMENT_PARAMS = {
+    "light": (0.03, 0.05, 0.05, 0.1),
+    "medium": (0.06, 0.10, 0.10, 0.2),
+    "strong": (0.10, 0.15, 0.20, 0.3),
+}
+CLASS_WEIGHTING = ("none", "balanced", "sqrt")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+@dataclass(frozen=True)
+class SpaceOptions:
+    """Facts a space needs beyond its hyperparameters (data shape, weights source)."""
+    input_shape: tuple = IMAGE_SHAPE
+    num_classes: int = NUM_CLASSES
+    weights: str | None = "imagenet"  # "imagenet", a local file path, or None (random init)
+
+
+def inputs_scaled(hp, options: SpaceOptions, augment_default: str = "off"):
+    """uint8 input -> [0, 1] -> augmentation (training only). Returns (inputs, tensor)."""
+    inputs = keras.Input(shape=options.input_shape, dtype="uint8", name="image")
+    x = scaling_layer()(inputs)
+    level = hp.Choice("augment", AUGMENT_LEVELS, default=augment_default)
+    if level != "off":
+        rot, shift, zoom, contrast = AUGMENT_PARAMS[level]
+        x = keras.Sequential([
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(rot, fill_mode="reflect"),
+            keras.layers.RandomTranslation(shift, shift, fill_mode="reflect"),
+            keras.layers.RandomZoom(zoom, fill_mode="reflect"),
+            keras.layers.RandomContrast(contrast, value_range=(0, 1)),
+        ], name=f"augment_{level}")(x)
+    return inputs, x
+
+
+def class_weighting_choice(hp, default: str = "none") -> str:
+    return hp.Choice("class_weight", CLASS_WEIGHTING, default=default)
+
+
+def class_weights(mode: str, y: np.ndarray, num_classes: int = NUM_CLASSES) -> dict | None:
+    """Keras `class_weight` for the rare classes: none, balanced (n / (k * count)) or its sqrt."""
+    if mode == "none":
+        return None
+    counts = np.bincount(np.asarray(y, int), minlength=num_classes).astype(float)
+    balanced = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    weights = balanced if mode == "balanced" else np.sqrt(balanced)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def classifier_head(x, num_classes: int, dropout: float, name: str = "predictions"):
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Dense(num_classes, name=f"{name}_logits")(x)
+    return keras.layers.Activation("softmax", dtype="float32", name=name)(x)  # float32 under mixed precision
+
+
+def learning_rate(hp, low: float = 1e-4, high: float = 1e-2, default: float = 1e-3) -> float:
+    return hp.Float("learning_rate", low, high, sampling="log", default=default)
+
+
+def compile_classifier(model: keras.Model, optimizer: str, lr: float) -> keras.Model:
+    opt = {"adam": lambda: keras.optimizers.Adam(lr),
+           "rmsprop": lambda: keras.optimizers.RMSprop(lr),
+           "sgd": lambda: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)}[optimizer]()
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", MacroF1(model.output_shape[-1])])
+    return model

@@ -1,0 +1,14 @@
+"""A test-only space whose `mode` hyperparameter can make a trial fail (registered by the tests)."""
+import keras
+
+from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, compile_classifier, inputs_scaled
+
+
+def build(hp, options: SpaceOptions | None = None):
+    options = options or SpaceOptions()
+    inputs, x = inputs_scaled(hp, options)
+    class_weighting_choice(hp)
+    if hp.Choice("mode", ["ok", "fail"]) == "fail":
+        raise ValueError("impossible combination: mode=fail")
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(x))
+    return compile_classifier(keras.Model(inputs, classifier_head(x, options.num_classes, 0.0)), "adam", 1e-3)

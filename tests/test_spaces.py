@@ -1,0 +1,121 @@
+"""Every registered space builds, outputs 7 classes and trains a step, at defaults and extremes."""
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from fer.constants import NUM_CLASSES
+from spaces import SPACES, SpaceOptions, get_space
+from spaces.common import class_weights
+from spaces import mobilenet
+
+from conftest import SHARED_WEIGHTS
+
+WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+OPTIONS = SpaceOptions(weights=None)  # fast tests: random init, no download
+
+
+def extremes(name: str, low: bool) -> kt.HyperParameters:
+    """Pin every hyperparameter of the space to its smallest (or largest) value with hp.Fixed."""
+    probe = kt.HyperParameters()
+    get_space(name).build(probe, OPTIONS)
+    hp = kt.HyperParameters()
+    for p in probe.space:
+        if isinstance(p, kt.engine.hyperparameters.Choice):
+            values = p.values if not isinstance(p.values[0], str) else p.values
+            value = values[0] if low else values[-1]
+        elif isinstance(p, kt.engine.hyperparameters.Boolean):
+            value = not low
+        elif isinstance(p, kt.engine.hyperparameters.Fixed):
+            value = p.value
+        else:
+            value = p.min_value if low else p.max_value
+        if name == "mobilenet" and p.name == "input_size":
+            value = 48 if low else 64  # small inputs keep the test fast; 224 is covered by the bench
+        hp.Fixed(p.name, value)
+    return hp
+
+
+def train_one_step(model):
+    x = np.random.default_rng(0).integers(0, 256, size=(8, 48, 48, 1), dtype=np.uint8)
+    y = np.arange(8) % NUM_CLASSES
+    before = [w.copy() for w in model.get_weights()]
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    out = model.predict(x, verbose=0)
+    assert out.shape == (8, NUM_CLASSES)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", SPACES)
+@pytest.mark.parametrize("setting", ["default", "low", "high"])
+def test_space_builds_and_trains_one_step(name, setting):
+    keras.backend.clear_session()
+    if setting == "default":
+        hp = kt.HyperParameters()
+        if name == "mobilenet":
+            hp.Fixed("input_size", 48)
+    else:
+        hp = extremes(name, setting == "low")
+    model = get_space(name).build(hp, OPTIONS)
+    assert model.output_shape == (None, NUM_CLASSES)
+    assert model.input.dtype == "uint8"
+    assert not any(k.startswith("tuner/") for k in hp.values)
+    train_one_step(model)
+
+
+def test_mobilenet_freezing_follows_unfreeze_layers_and_keeps_batchnorm_frozen():
+    hp = kt.HyperParameters()
+    hp.Fixed("input_size", 48)
+    hp.Fixed("unfreeze_layers", 20)
+    model = mobilenet.build(hp, OPTIONS)
+    backbone = next(l for l in model.layers if l.name.startswith("mobilenetv2"))
+    assert len(backbone.layers) == mobilenet.BACKBONE_LAYERS
+    trainable = [l for l in backbone.layers if l.trainable]
+    assert all(backbone.layers.index(l) >= len(backbone.layers) - 20 for l in trainable)
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in trainable)
+    assert len(trainable) > 5
+    frozen = kt.HyperParameters()
+    frozen.Fixed("input_size", 48)
+    frozen.Fixed("unfreeze_layers", 0)
+    m0 = mobilenet.build(frozen, OPTIONS)
+    assert not any(l.trainable_weights for l in next(l for l in m0.layers if l.name.startswith("mobilenetv2")).layers)
+
+
+@pytest.mark.skipif(not (SHARED_WEIGHTS / WEIGHTS_FILE).is_file(), reason=f"no {WEIGHTS_FILE} in {SHARED_WEIGHTS}")
+def test_mobilenet_with_the_local_imagenet_file_fixes_alpha_and_loads_it():
+    hp = kt.HyperParameters()
+    hp.Fixed("input_size", 48)
+    model = mobilenet.build(hp, SpaceOptions(weights=str(SHARED_WEIGHTS / WEIGHTS_FILE)))
+    assert hp.values["alpha"] == 1.0 and isinstance(hp._hps["alpha"][0], kt.engine.hyperparameters.Fixed)
+    backbone = next(l for l in model.layers if l.name.startswith("mobilenetv2"))
+    random = keras.applications.MobileNetV2(input_shape=(48, 48, 3), include_top=False, weights=None)
+    loaded, fresh = backbone.get_layer("Conv1").get_weights()[0], random.get_layer("Conv1").get_weights()[0]
+    assert loaded.shape == fresh.shape and not np.allclose(loaded, fresh)
+
+
+def test_mobilenet_missing_weights_file_is_one_line_error(tmp_path):
+    from fer.errors import UserError
+    with pytest.raises(UserError, match="file not found"):
+        mobilenet.check_weights(str(tmp_path / "nope.h5"))
+
+
+def test_class_weights_modes():
+    y = np.array([0] * 80 + [1] * 5 + [2] * 15)
+    assert class_weights("none", y, 3) is None
+    bal = class_weights("balanced", y, 3)
+    assert bal[1] == pytest.approx(100 / (3 * 5)) and bal[0] == pytest.approx(100 / 240)
+    assert class_weights("sqrt", y, 3)[1] == pytest.approx(np.sqrt(100 / 15))
+
+
+def test_augmentation_is_inactive_at_inference():
+    hp = kt.HyperParameters()
+    hp.Fixed("augment", "strong")
+    model = get_space("baseline").build(hp, OPTIONS)
+    x = np.random.default_rng(1).integers(0, 256, size=(4, 48, 48, 1), dtype=np.uint8)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    aug = model.get_layer("augment_strong")
+    scaled = x.astype("float32") / 255
+    assert not np.allclose(aug(scaled, training=True), scaled)
