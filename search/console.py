@@ -86,14 +86,14 @@ class PlainConsole:
 class LiveConsole(PlainConsole):
     """A rich live view: header with progress and ETA, the current trial, the top trials."""
 
-    def __init__(self):
+    def __init__(self, console: Console | None = None):
         super().__init__()
-        self.console = Console()
-        self.live = Live(console=self.console, refresh_per_second=4, get_renderable=self.render, transient=False)
+        self.console = console or Console()
         self.header, self.current, self.metrics, self.rows = "", "", "", []
         self.direction, self.key_hps = "max", []
         self.done, self.planned = 0, None
         self.epoch, self.epochs, self.step, self.steps = 0, 1, 0, 1
+        self.live = Live(console=self.console, refresh_per_second=4, get_renderable=self.render, transient=False)
 
     def render(self):
         elapsed = time.perf_counter() - self.start

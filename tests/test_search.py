@@ -1,0 +1,130 @@
+"""search.run on tiny demo data: each tuner, seeding, failures, resume, leaderboard, console."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras_tuner as kt
+import pytest
+
+from conftest import search_args
+from search import leaderboard
+from search.config import RunConfig
+from search.hypermodel import NanGuard
+from search.run import main
+from spaces import SPACES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_oracle_trials(project_dir: Path) -> dict:
+    """keras-tuner's own records: trial id -> (status, score, hyperparameter values)."""
+    out = {}
+    for f in project_dir.glob("trial_*/trial.json"):
+        t = json.loads(f.read_text())
+        out[t["trial_id"]] = (t["status"], t["score"], t["hyperparameters"]["values"])
+    return out
+
+
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian", "random"])
+def test_each_tuner_completes_a_tiny_search(workdir, tiny_demo, capsys, tuner):
+    args = search_args(tiny_demo, f"t-{tuner}", "--space", "baseline", "--tuner", tuner, "--max-trials", 2,
+                       "--max-epochs", 2, "--objective", "val_macro_f1")
+    assert main(args) == 0
+    project = workdir / "tuner_runs" / f"t-{tuner}"
+    rows = leaderboard.read_csv(project)
+    oracle = load_oracle_trials(project)
+    assert len(rows) == len(oracle) == 2
+    for row in rows:  # the CSV matches the tuner's own records
+        status, score, values = oracle[row["trial_id"]]
+        assert row["status"] == status == "COMPLETED"
+        assert float(row["objective"]) == pytest.approx(score)
+        assert float(row["val_macro_f1"]) == pytest.approx(score)
+        assert 0 <= float(row["val_accuracy"]) <= 1 and int(row["epochs"]) >= 1 and float(row["seconds"]) > 0
+        assert float(row["learning_rate"]) == pytest.approx(values["learning_rate"])
+        assert row["precision"] == "float32"
+    config = json.loads((project / "config.json").read_text())
+    assert config["space"] == "baseline" and config["tuner"] == tuner and config["max_trials"] == 2
+    assert config["resolved"]["data_is_demo"] is True and config["resolved"]["val_images"] == 56
+    out = capsys.readouterr().out
+    assert "final leaderboard" in out and "not FER-2013" in out  # plain mode prints the final table
+    best = max(rows, key=lambda r: float(r["objective"]))
+    marked = [line.split("|") for line in out[out.index("final leaderboard"):].splitlines() if line.startswith("| * |")]
+    assert len(marked) == 1 and marked[0][2].strip() == best["trial_id"]
+
+
+def test_same_seed_same_hyperparameters(workdir, tiny_demo):
+    def hps(project, seed):
+        assert main(search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", "--max-trials", 3,
+                                "--max-epochs", 1, "--seed", seed)) == 0
+        return [t[2] for _, t in sorted(load_oracle_trials(workdir / "tuner_runs" / project).items())]
+    a, b, c = hps("a", 7), hps("b", 7), hps("c", 8)
+    assert a == b and a != c and len(a) == 3
+
+
+def test_failing_trial_is_recorded_and_search_goes_on(workdir, tiny_demo, monkeypatch):
+    monkeypatch.setitem(SPACES, "broken", "broken_space")
+    assert main(search_args(tiny_demo, "broken", "--space", "broken", "--tuner", "random", "--max-trials", 6,
+                            "--max-epochs", 1, "--seed", 0)) == 0
+    rows = leaderboard.read_csv(workdir / "tuner_runs" / "broken")
+    failed = [r for r in rows if r["status"] == "FAILED"]
+    done = [r for r in rows if r["status"] == "COMPLETED"]
+    assert failed and done and len(rows) == 6
+    assert all(r["mode"] == "fail" and "impossible combination: mode=fail" in r["reason"] for r in failed)
+    assert all(r["mode"] == "ok" for r in done)
+
+
+def test_nan_loss_fails_the_trial_with_its_reason():
+    with pytest.raises(kt.errors.FailedTrialError, match="loss became nan at batch 3"):
+        NanGuard().on_train_batch_end(2, {"loss": float("nan")})
+    NanGuard().on_train_batch_end(0, {"loss": 1.5})  # finite: nothing happens
+
+
+def test_existing_project_needs_resume_or_overwrite(workdir, tiny_demo, capsys):
+    args = search_args(tiny_demo, "p", "--space", "baseline", "--tuner", "random", "--max-trials", 1, "--max-epochs", 1)
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err and "--overwrite" in err
+    assert main(args + ["--overwrite"]) == 0
+    assert main(search_args(tiny_demo, "q", "--resume")) == 2  # nothing to resume
+    assert main(search_args(workdir / "missing", "r")) == 2   # no prepared data
+
+
+def test_resume_after_kill_keeps_completed_trials(workdir, tiny_demo):
+    args = search_args(tiny_demo, "k", "--space", "cnn", "--tuner", "random", "--max-trials", 4, "--max-epochs", 2,
+                       "--seed", 3)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    board = workdir / "tuner_runs" / "k" / "leaderboard.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if board.is_file() and len(leaderboard.read_csv(board.parent)) >= 1:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "search ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    before = {r["trial_id"]: r for r in leaderboard.read_csv(board.parent) if r["status"] == "COMPLETED"}
+    assert 1 <= len(before) < 4
+    assert main(args + ["--resume"]) == 0
+    after = leaderboard.read_csv(board.parent)
+    ids = [r["trial_id"] for r in after]
+    assert len(ids) == len(set(ids)) == 4 and all(r["status"] == "COMPLETED" for r in after)
+    for trial_id, row in before.items():  # completed trials kept, not re-run
+        again = next(r for r in after if r["trial_id"] == trial_id)
+        assert again["objective"] == row["objective"] and again["seconds"] == row["seconds"]
+
+
+def test_run_config_round_trips(tmp_path):
+    c = RunConfig(space="mobilenet", tuner="bayesian", runs_dir=str(tmp_path), weights=None, max_trials=7)
+    c.project_dir.mkdir(parents=True)
+    (c.project_dir / "config.json").write_text(c.to_json())
+    back = RunConfig.load(c.project_dir)
+    assert back.project_name == "mobilenet-bayesian" and back.max_trials == 7 and back.weights is None
