@@ -138,6 +138,7 @@ def mobilenet(data_dir: str, steps: int = 20) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("which", choices=["overhead", "memory", "mobilenet"])
+    p.add_argument("--trials", type=int, default=20, help="memory: number of trials")
     p.add_argument("--data", help="prepared folder (default: demo; mobilenet: FER-2013 from ../shared/data)")
     args = p.parse_args()
     data = args.data
@@ -148,7 +149,10 @@ def main() -> int:
                 prepare(str(SHARED / "data" / "fer2013_from_images.csv.gz"), data)
         else:
             data = str(ensure_demo(ROOT / "data" / "demo"))
-    {"overhead": overhead, "memory": memory, "mobilenet": mobilenet}[args.which](data)
+    if args.which == "memory":
+        memory(data, args.trials)
+    else:
+        {"overhead": overhead, "mobilenet": mobilenet}[args.which](data)
     return 0
 
 

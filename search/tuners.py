@@ -4,6 +4,8 @@ The oracle and the tuner stay keras-tuner's own (that is what makes --resume and
 search work); the mixin only observes: it times each trial, counts its epochs, rewrites
 leaderboard.csv after every trial and feeds the console.
 """
+import ctypes
+import gc
 import math
 import time
 
@@ -12,6 +14,19 @@ import keras_tuner as kt
 from search import leaderboard
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.leaderboard import TUNER_PREFIX
+
+
+def release_memory() -> None:
+    """Return the last trial's freed memory to the OS, so resident memory stays flat.
+
+    Trials build models of different sizes; glibc keeps freed heap for reuse, and after a large
+    model the process would otherwise stay at that high-water mark for the rest of the search.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 class ReportingMixin:
@@ -64,6 +79,7 @@ class ReportingMixin:
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
         super().on_trial_end(trial)  # the oracle records the result and saves
+        release_memory()
         self.info[trial.trial_id] = {"seconds": round(seconds, 2), "epochs": self.epochs_run, **self.labels}
         leaderboard.save_info(self.fer_config.project_dir, self.info)
         rows = leaderboard.trial_rows(self.oracle, self.info)

@@ -9,6 +9,9 @@ from spaces.common import (OPTIMIZERS, SpaceOptions, class_weighting_choice, cla
                            compile_classifier, inputs_scaled, learning_rate)
 
 MAX_FILTERS = 256
+# Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
+# trials on small data are judged on a model whose inference statistics are already usable.
+BN_MOMENTUM = 0.9
 
 
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
@@ -25,7 +28,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
         for _ in range(convs):
             x = keras.layers.Conv2D(width, 3, padding="same", use_bias=not batch_norm)(x)
             if batch_norm:
-                x = keras.layers.BatchNormalization()(x)
+                x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = keras.layers.Activation("relu")(x)
         x = keras.layers.MaxPooling2D(padding="same")(x)
         if dropout > 0:
