@@ -55,7 +55,7 @@ class Quiet(PlainConsole):
 def tuner_for(space, tuner, runs_dir, trials, epochs, data, weights=None, hp_fixed=None, batch=64):
     config = RunConfig(space=space, tuner=tuner, max_trials=trials, max_epochs=epochs, runs_dir=runs_dir,
                        project="bench", precision="float32", batch_size=batch, patience=epochs + 1)
-    hm = FerHyperModel(space, SpaceOptions(weights=weights), batch, config.objective, config.direction, config.patience)
+    hm = FerHyperModel(config, SpaceOptions(weights=weights))
     hp = kt.HyperParameters()
     for k, v in (hp_fixed or {}).items():
         hp.Fixed(k, v)

@@ -29,6 +29,15 @@ def fmt(v, digits: int = 4) -> str:
     return "" if v in (None, "") else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def hp_text(hps: dict) -> str:
+    return ", ".join(f"{k}={fmt(v, 5)}" for k, v in hps.items())
+
+
+def eta_seconds(elapsed: float, done: int, planned) -> float | None:
+    """Time left, from the mean time of the trials done so far."""
+    return elapsed / done * (planned - done) if planned and done else None
+
+
 def leaderboard_table(rows, direction: str, key_hps: list[str], top: int = 10, title: str = "",
                       ascii_only: bool = False) -> Table:
     best = ranked(rows, direction)
@@ -58,8 +67,7 @@ class PlainConsole:
         self.line(f"search: {header}; planned trials: {planned or '?'}")
 
     def trial_begin(self, n: int, planned, trial_id: str, where: str, hps: dict, epochs: int, steps: int) -> None:
-        hp_text = ", ".join(f"{k}={fmt(v, 5)}" for k, v in hps.items())
-        self.line(f"trial {n}/{planned or '?'} (id {trial_id}{where}) epochs {epochs}: {hp_text}")
+        self.line(f"trial {n}/{planned or '?'} (id {trial_id}{where}) epochs {epochs}: {hp_text(hps)}")
 
     def batch(self, batch: int) -> None:
         pass
@@ -70,7 +78,7 @@ class PlainConsole:
 
     def trial_end(self, row: dict, rows: list, done: int, planned, direction: str, key_hps: list) -> None:
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (planned - done) if planned and done else None
+        eta = eta_seconds(elapsed, done, planned)
         result = f"objective={fmt(row['objective'])}" if row["status"] == "COMPLETED" else row["reason"]
         self.line(f"trial {row['trial_id']} {row['status']}: {result} ({fmt_seconds(row['seconds'])}); "
                   f"elapsed {fmt_seconds(elapsed)}, left ~{fmt_seconds(eta)}")
@@ -97,7 +105,7 @@ class LiveConsole(PlainConsole):
 
     def render(self):
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.planned - self.done) if self.planned and self.done else None
+        eta = eta_seconds(elapsed, self.done, self.planned)
         head = Text.assemble((self.header, "bold"), f"   trials done {self.done}/{self.planned or '?'}"
                              f"   elapsed {fmt_seconds(elapsed)}   left ~{fmt_seconds(eta)}")
         epoch_bar = ProgressBar(total=self.epochs, completed=self.epoch, width=30)
@@ -113,8 +121,7 @@ class LiveConsole(PlainConsole):
         self.live.start()
 
     def trial_begin(self, n, planned, trial_id, where, hps, epochs, steps) -> None:
-        self.current = f"trial {n}/{planned or '?'} (id {trial_id}{where}): " + \
-            ", ".join(f"{k}={fmt(v, 5)}" for k, v in hps.items())
+        self.current = f"trial {n}/{planned or '?'} (id {trial_id}{where}): {hp_text(hps)}"
         self.epoch, self.epochs, self.step, self.steps, self.metrics = 0, epochs, 0, steps, ""
 
     def batch(self, batch: int) -> None:

@@ -9,6 +9,7 @@ import math
 import keras
 import keras_tuner as kt
 
+from search.config import RunConfig
 from spaces import SpaceOptions, get_space
 from spaces.common import class_weights
 
@@ -33,13 +34,12 @@ def training_callbacks(monitor: str, mode: str, patience: int) -> list:
 
 
 class FerHyperModel(kt.HyperModel):
-    def __init__(self, space: str, options: SpaceOptions, batch_size: int, objective: str, direction: str,
-                 patience: int):
-        super().__init__(name=space)
-        self.space = get_space(space)
+    def __init__(self, config: RunConfig, options: SpaceOptions):
+        super().__init__(name=config.space)
+        self.space = get_space(config.space)
         self.options = options
-        self.batch_size = batch_size
-        self.objective, self.direction, self.patience = objective, direction, patience
+        self.batch_size = config.batch_size
+        self.objective, self.direction, self.patience = config.objective, config.direction, config.patience
 
     def build(self, hp):
         return self.space.build(hp, self.options)

@@ -17,7 +17,7 @@ BASE_COLUMNS = ["trial_id", "status", "objective", "val_accuracy", "val_macro_f1
 TUNER_PREFIX = "tuner/"
 
 
-def _best(trial, name: str, direction: str):
+def _best(trial, name: str):
     try:
         value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
     except (ValueError, KeyError):
@@ -40,9 +40,9 @@ def trial_rows(oracle, info: dict) -> list[dict]:
             "trial_id": trial_id,
             "status": trial.status,
             "objective": None if trial.score is None else float(trial.score),
-            "val_accuracy": _best(trial, "val_accuracy", "max"),
-            "val_macro_f1": _best(trial, "val_macro_f1", "max"),
-            "val_loss": _best(trial, "val_loss", "min"),
+            "val_accuracy": _best(trial, "val_accuracy"),
+            "val_macro_f1": _best(trial, "val_macro_f1"),
+            "val_loss": _best(trial, "val_loss"),
             "epochs": extra.get("epochs"),
             "seconds": extra.get("seconds"),
             "weights": extra.get("weights", ""),

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import keras
 import keras_tuner as kt
@@ -64,7 +65,7 @@ def choose(requested: str, space: str, build, input_shape, cache_dir) -> dict:
         return {"policy": "mixed_float16", "how": "CUDA GPU"}
     key = f"{space}|{keras.backend.backend()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
     path = os.path.join(cache_dir, CACHE_FILE)
-    cache = json.load(open(path)) if os.path.isfile(path) else {}
+    cache = json.loads(Path(path).read_text()) if os.path.isfile(path) else {}
     if key not in cache:
         timings = {p: round(time_steps(build, p, input_shape), 4) for p in CANDIDATES}
         cache[key] = {"policy": min(timings, key=timings.get), "how": "measured", "seconds_per_step": timings}

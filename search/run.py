@@ -5,22 +5,15 @@ full configuration, leaderboard.csv rewritten after every trial). The validation
 early stopping and selection; the test split is never touched here.
 """
 import argparse
-import json
 import os
 import shutil
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fer.constants import DEMO_NOTICE, DEMO_SOURCE  # noqa: E402
 from fer.errors import UserError, report  # noqa: E402
 from search.config import CONFIG_FILE, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
-
-KEY_HPS = {"baseline": ["learning_rate", "dropout", "augment"],
-           "cnn": ["conv_blocks", "filters", "learning_rate", "augment"],
-           "mobilenet": ["input_size", "unfreeze_layers", "learning_rate", "augment"]}
-
 
 def build_parser() -> argparse.ArgumentParser:
     from spaces import SPACES
@@ -96,6 +89,7 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
     from search import leaderboard
     from search.console import make_console
     from search.hypermodel import FerHyperModel
+    from fer.cache import atomic_write_text
     from search.precision import choose
     from search.tuners import make_tuner
     from spaces import SpaceOptions, get_space
@@ -120,15 +114,13 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
                        "precision": precision, "weights": labels["weights"], "keras": keras.__version__,
                        "backend": keras.backend.backend(), "train_images": int(len(y_train)),
                        "val_images": int(len(y_val))}
-    hypermodel = FerHyperModel(config.space, options, config.batch_size, config.objective, config.direction,
-                               config.patience)
-    tuner = make_tuner(config, hypermodel, overwrite)
+    tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
     config.project_dir.mkdir(parents=True, exist_ok=True)
-    from fer.cache import atomic_write_text
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
     console = make_console(plain)
-    tuner.setup_reporting(config, console, len(y_train), KEY_HPS.get(config.space, []), labels)
+    key_hps = list(getattr(space, "KEY_HPS", []))
+    tuner.setup_reporting(config, console, len(y_train), key_hps, labels)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / {precision['policy']} / {data_note}",
                          tuner.planned_trials())
@@ -136,14 +128,13 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
         tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
     except KeyboardInterrupt:
         console.stop()
-        print(f"interrupted; continue with: python -m search.run {' '.join(sys.argv[1:])} --resume".replace(
-            " --overwrite", "").replace(" --resume --resume", " --resume"), file=sys.stderr)
+        again = [a for a in sys.argv[1:] if a not in ("--overwrite", "--resume")] + ["--resume"]
+        print(f"interrupted; continue with: python -m search.run {' '.join(again)}", file=sys.stderr)
         return 130
     finally:
         console.stop()
-    rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))
-    leaderboard.write(config.project_dir, rows)
-    console.search_end(rows, config.direction, KEY_HPS.get(config.space, []),
+    rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))  # written after each trial
+    console.search_end(rows, config.direction, key_hps,
                        f"{config.project_dir}/ (leaderboard.csv, config.json); next: "
                        f"python -m search.report --run {config.project_dir}")
     if not leaderboard.ranked(rows, config.direction):

@@ -8,6 +8,9 @@ import keras
 from spaces.common import (SpaceOptions, class_weighting_choice, classifier_head, compile_classifier,
                            inputs_scaled, learning_rate)
 
+# the hyperparameters the leaderboard shows as columns
+KEY_HPS = ("learning_rate", "dropout", "augment")
+
 
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     options = options or SpaceOptions()

@@ -9,6 +9,7 @@ from spaces.common import (OPTIMIZERS, SpaceOptions, class_weighting_choice, cla
                            compile_classifier, inputs_scaled, learning_rate)
 
 MAX_FILTERS = 256
+KEY_HPS = ("conv_blocks", "filters", "learning_rate", "augment")  # leaderboard columns
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9

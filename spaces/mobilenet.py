@@ -16,6 +16,7 @@ INPUT_SIZES = [48, 64, 96, 128, 160, 192, 224]
 ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4]
 LOCAL_WEIGHTS_ALPHA = 1.0  # a local weights file is the alpha-1.0 no-top backbone
 BACKBONE_LAYERS = 155      # layers of MobileNetV2(include_top=False, pooling="avg"); checked by the tests
+KEY_HPS = ("input_size", "unfreeze_layers", "learning_rate", "augment")  # leaderboard columns
 UNFREEZE_CHOICES = [0, 10, 20, 40, 80, BACKBONE_LAYERS]  # 0 = frozen, 155 = all
 
 

@@ -1,5 +1,4 @@
 """search.run on tiny demo data: each tuner, seeding, failures, resume, leaderboard, console."""
-import csv
 import json
 import os
 import signal
