@@ -135,8 +135,7 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
         console.stop()
     rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))  # written after each trial
     console.search_end(rows, config.direction, key_hps,
-                       f"{config.project_dir}/ (leaderboard.csv, config.json); next: "
-                       f"python -m search.report --run {config.project_dir}")
+                       f"{config.project_dir}/ (leaderboard.csv, config.json)")
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1
