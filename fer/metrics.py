@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from fer.constants import NUM_CLASSES
+from fer.constants import CLASS_NAMES, NUM_CLASSES
 
 
 def f1_from_confusion(cm):
@@ -54,3 +54,35 @@ def confusion_matrix(y_true, y_pred, num_classes: int = NUM_CLASSES) -> np.ndarr
 def macro_f1(y_true, y_pred, num_classes: int = NUM_CLASSES) -> float:
     return float(ops.convert_to_numpy(f1_from_confusion(
         ops.convert_to_tensor(confusion_matrix(y_true, y_pred, num_classes), "float32"))))
+
+
+def class_report(y_true, y_pred, class_names=CLASS_NAMES) -> dict:
+    """Accuracy, macro- and weighted-F1, per-class precision/recall/F1/support, confusion matrix.
+
+    Definitions follow scikit-learn's `classification_report` (a class never predicted has
+    precision 0), so the numbers can be checked against it.
+    """
+    cm = confusion_matrix(y_true, y_pred, len(class_names))
+    tp = np.diag(cm).astype(float)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    total = max(int(support.sum()), 1)
+    present = (support + predicted) > 0
+    return {
+        "images": int(support.sum()),
+        "accuracy": float(tp.sum() / total),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_f1": float((f1 * support).sum() / total),
+        "per_class": [{"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for name, p, r, f, s in zip(class_names, precision, recall, f1, support)],
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def strongest_and_weakest(report: dict, n: int = 2) -> tuple[list[str], list[str]]:
+    """The classes with the highest and lowest F1 (ties broken by recall), for the report's summary."""
+    rows = sorted((r for r in report["per_class"] if r["support"]), key=lambda r: (r["f1"], r["recall"]))
+    return [r["class"] for r in rows[::-1][:n]], [r["class"] for r in rows[:n]]

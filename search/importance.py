@@ -1,0 +1,49 @@
+"""Which hyperparameters mattered: a random-forest estimate over the completed trials.
+
+A forest regresses the objective on the hyperparameters (categorical ones one-hot encoded) and
+each hyperparameter's importance is the sum of its columns' impurity decrease, normalised to 1.
+With few trials this is a hint, not a measurement; the report says how many trials it used.
+"""
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestRegressor
+
+MIN_TRIALS = 4
+
+
+def _value(v):
+    if isinstance(v, str):
+        for cast in (int, float):
+            try:
+                return cast(v)
+            except ValueError:
+                pass
+        return {"True": True, "False": False}.get(v, v)
+    return v
+
+
+def typed_rows(rows: list[dict], hps: list[str]) -> list[dict]:
+    """Leaderboard rows (CSV strings) with numbers and booleans restored."""
+    return [{**r, "objective": float(r["objective"]), **{h: _value(r.get(h)) for h in hps}} for r in rows]
+
+
+def varied(rows: list[dict], hps: list[str]) -> list[str]:
+    return [h for h in hps if len({str(r.get(h)) for r in rows}) > 1]
+
+
+def importance(rows: list[dict], hps: list[str], seed: int = 0) -> dict[str, float] | None:
+    """{hyperparameter: share of importance}, highest first; None with fewer than MIN_TRIALS."""
+    hps = varied(rows, hps)
+    if len(rows) < MIN_TRIALS or not hps:
+        return None
+    frame = pd.DataFrame([{h: r.get(h) for h in hps} for r in rows])
+    numeric = [h for h in hps if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in frame[h])]
+    encoded = pd.get_dummies(frame.astype({h: str for h in hps if h not in numeric}),
+                             columns=[h for h in hps if h not in numeric], prefix_sep="=")
+    forest = RandomForestRegressor(n_estimators=300, random_state=seed, min_samples_leaf=1)
+    forest.fit(encoded.to_numpy(dtype=float), np.array([r["objective"] for r in rows]))
+    totals = {h: 0.0 for h in hps}
+    for column, share in zip(encoded.columns, forest.feature_importances_):
+        totals[column.split("=", 1)[0] if column not in numeric else column] += float(share)
+    norm = sum(totals.values()) or 1.0
+    return dict(sorted(((h, v / norm) for h, v in totals.items()), key=lambda kv: -kv[1]))

@@ -1,0 +1,118 @@
+"""Write a report folder: metrics.json, per_class.csv, predictions.npz, the figures, index.html.
+
+Everything here works from numbers already computed (test probabilities, training histories,
+the leaderboard), so the same writer serves one run's report and the comparison of several.
+"""
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fer import report_plots as plots
+from fer.constants import CLASS_NAMES
+from fer.metrics import strongest_and_weakest
+from search import report_page as page
+
+PER_CLASS_FIELDS = ("precision", "recall", "f1")
+TABLE_HEADER = ["model", "val loss", "val accuracy", "test accuracy", "test macro-F1", "test weighted-F1",
+                "parameters", "training time (s)"]
+
+
+def summary_line(model: dict) -> str:
+    """The strongest and weakest emotions of the best model, in words."""
+    strong, weak = strongest_and_weakest(model["test"])
+    f1 = {r["class"]: r["f1"] for r in model["test"]["per_class"]}
+    words = lambda names: " and ".join(f"{n} (F1 {f1[n]:.2f})" for n in names)  # noqa: E731
+    return (f"Best model {model['name']}: test accuracy {model['test']['accuracy']:.1%}, macro-F1 "
+            f"{model['test']['macro_f1']:.3f}. It is strongest on {words(strong)} and weakest on {words(weak)}.")
+
+
+def table_rows(models: list[dict]) -> list[list]:
+    return [[m["name"], f"{m['val']['loss']:.4f}", f"{m['val']['accuracy']:.4f}", f"{m['test']['accuracy']:.4f}",
+             f"{m['test']['macro_f1']:.4f}", f"{m['test']['weighted_f1']:.4f}", m["params"], f"{m['seconds']:.1f}"]
+            for m in models]
+
+
+def per_class_csv(models: list[dict]) -> str:
+    """One row per class; for each model its precision, recall and F1 (and TTA's, when run)."""
+    columns = ["class", "support"]
+    for m in models:
+        for key in ("test", "test_tta"):
+            if key in m:
+                suffix = "" if key == "test" else "_tta"
+                columns += [f"{m['name']}{suffix}_{f}" for f in PER_CLASS_FIELDS]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for c, name in enumerate(CLASS_NAMES):
+        row = [name, models[0]["test"]["per_class"][c]["support"]]
+        for m in models:
+            for key in ("test", "test_tta"):
+                if key in m:
+                    row += [f"{m[key]['per_class'][c][f]:.4f}" for f in PER_CLASS_FIELDS]
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def shared_figures(folder: Path, models: list[dict]) -> list[tuple[str, str]]:
+    """Per-class F1 of all models side by side, and test accuracy / macro-F1 per model."""
+    plots.grouped_bars(folder / "per_class_f1.png", list(CLASS_NAMES),
+                       {m["name"]: [r["f1"] for r in m["test"]["per_class"]] for m in models},
+                       "F1 on the test split", "per-class F1 of each model")
+    series = {"test accuracy": [m["test"]["accuracy"] for m in models],
+              "test macro-F1": [m["test"]["macro_f1"] for m in models]}
+    if any("test_tta" in m for m in models):
+        series["test accuracy (TTA)"] = [m.get("test_tta", m["test"])["accuracy"] for m in models]
+    plots.grouped_bars(folder / "comparison.png", [m["name"] for m in models], series, "score",
+                       "test accuracy and macro-F1 per model")
+    return [("comparison.png", "Test accuracy and macro-F1 per model"),
+            ("per_class_f1.png", "Per-class F1 of each model on the test split")]
+
+
+def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np.ndarray, cams: dict | None,
+                  seed: int = 0) -> list[tuple[str, str]]:
+    """Confusion matrices, learning curves, sample predictions, confident mistakes, Grad-CAM."""
+    name, pred = m["name"], probs.argmax(axis=1)
+    figs = []
+    for norm, label in ((True, "normalised"), (False, "raw")):
+        file = f"confusion_{'norm_' if norm else ''}{name}.png"
+        plots.confusion(folder / file, m["test"]["confusion_matrix"], f"{name}, test split", norm)
+        figs.append((file, f"{name}: confusion matrix ({label})"))
+    plots.learning_curves(folder / f"curves_{name}.png", m["history"], f"{name}: learning curves")
+    figs.append((f"curves_{name}.png", f"{name}: loss and accuracy per epoch"))
+    rng = np.random.default_rng(seed)
+    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), size=min(3, int((y == c).sum())), replace=False)
+                           for c in range(len(CLASS_NAMES)) if (y == c).any()])
+    caption = lambda i: f"{CLASS_NAMES[y[i]]}→{CLASS_NAMES[pred[i]]} {probs[i, pred[i]]:.2f}"  # noqa: E731
+    plots.image_grid(folder / f"samples_{name}.png", x[pick], [caption(i) for i in pick],
+                     f"{name}: sample test predictions (true→predicted, confidence)", columns=7,
+                     colours=["green" if y[i] == pred[i] else "red" for i in pick])
+    figs.append((f"samples_{name}.png", f"{name}: sample predictions, 3 per true class (red = wrong)"))
+    wrong = []
+    for c in range(len(CLASS_NAMES)):
+        idx = np.flatnonzero((y == c) & (pred != c))
+        wrong += list(idx[np.argsort(-probs[idx, pred[idx]])][:3])
+    if wrong:
+        plots.image_grid(folder / f"misclassified_{name}.png", x[wrong], [caption(i) for i in wrong],
+                         f"{name}: most confident mistakes per true class", columns=7)
+        figs.append((f"misclassified_{name}.png", f"{name}: the most confidently misclassified faces of each class"))
+    if cams is not None:
+        idx = cams["index"]
+        plots.image_grid(folder / f"gradcam_{name}.png", x[idx], [caption(i) for i in idx],
+                         f"{name}: Grad-CAM for the predicted class", columns=7, overlays=cams["maps"])
+        figs.append((f"gradcam_{name}.png", f"{name}: Grad-CAM heat maps (where the model looked)"))
+    return figs
+
+
+def write_index(folder: Path, title: str, summary: str, note: str, sections: list[tuple[str, str]]) -> None:
+    (folder / "index.html").write_text(page.page(title, sections, summary=summary, note=note))
+
+
+def figures_html(folder: Path, figs: list[tuple[str, str]]) -> str:
+    return "\n".join(page.image(folder / f, caption) for f, caption in figs)
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,125 @@
+"""Retrain a search's winners from their hyperparameters and save them as .h5 and .keras.
+
+A winner is rebuilt by its space's `build(hp)` from the trial's saved hyperparameters and
+trained from scratch with the search's recipe (class weights, early stopping and LR decay on
+the validation split) plus a checkpoint of the best epoch. With `train_on="train+val"` there is
+no validation split left to stop on, so it trains for the epochs the trial's best took.
+"""
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from fer.cache import atomic_write_text
+from fer.errors import UserError
+from search.config import RunConfig
+from search.hypermodel import training_callbacks
+from search.leaderboard import TUNER_PREFIX
+from spaces import SpaceOptions, get_space
+from spaces.common import class_weights
+
+TRAIN_ON = ("train", "train+val")
+
+
+@dataclass
+class Winner:
+    """One retrained model and where it lies; what the report is written from."""
+    rank: int
+    trial_id: str
+    name: str
+    hyperparameters: dict
+    search_objective: float
+    train_on: str
+    epochs: int
+    best_epoch: int
+    seconds: float
+    params: int
+    history: dict
+    paths: dict = field(default_factory=dict)
+    val: dict = field(default_factory=dict)
+
+
+def trial_record(project_dir: Path, trial_id: str) -> dict:
+    path = Path(project_dir) / f"trial_{trial_id}" / "trial.json"
+    if not path.is_file():
+        raise UserError(f"{path}: missing; the leaderboard lists trial {trial_id} but its record is gone")
+    return json.loads(path.read_text())
+
+
+def trial_hyperparameters(record: dict) -> kt.HyperParameters:
+    return kt.HyperParameters.from_config(record["hyperparameters"])
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Hands each finished epoch's logs to the console."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.report(epoch + 1, {k: float(v) for k, v in (logs or {}).items()})
+
+
+def options_for(config: RunConfig) -> SpaceOptions:
+    return SpaceOptions(weights=config.weights if config.space == "mobilenet" else None)
+
+
+def _save_atomic(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
+            epochs: int | None = None, train_on: str = "train", on_epoch=None) -> tuple[Winner, keras.Model]:
+    """Train one winner from scratch and save it; returns the record and the trained model."""
+    record = trial_record(config.project_dir, trial_id)
+    hp = trial_hyperparameters(record)
+    values = {k: v for k, v in hp.values.items() if not k.startswith(TUNER_PREFIX)}
+    best_step = int(record.get("best_step") or 0)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed + rank)
+    model = get_space(config.space).build(hp, options_for(config))
+    (x, y), (xv, yv) = data["train"], data["val"]
+    name = f"rank{rank}-trial{trial_id}"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = [EpochProgress(on_epoch)] if on_epoch else []
+    if train_on == "train+val":
+        x, y = np.concatenate([x, xv]), np.concatenate([y, yv])
+        epochs = epochs or best_step + 1
+        validation = None
+    else:
+        epochs = epochs or config.max_epochs
+        checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
+        callbacks += training_callbacks(config.objective, config.direction, config.patience)
+        callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
+                                                         save_best_only=True, save_weights_only=True))
+        validation = (xv, yv)
+    start = time.perf_counter()
+    history = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=config.batch_size,
+                        class_weight=class_weights(values.get("class_weight", "none"), y), callbacks=callbacks,
+                        verbose=0).history
+    seconds = time.perf_counter() - start
+    best_epoch = len(history["loss"])
+    if validation is not None:
+        if checkpoint.is_file():  # the best epoch, not the last
+            model.load_weights(checkpoint)
+            checkpoint.unlink()
+        scores = history[config.objective]
+        best_epoch = 1 + int(np.argmax(scores) if config.direction == "max" else np.argmin(scores))
+    paths = {ext: str(models_dir / f"{name}.{ext}") for ext in ("h5", "keras", "json")}
+    _save_atomic(model, Path(paths["h5"]))
+    _save_atomic(model, Path(paths["keras"]))
+    winner = Winner(rank=rank, trial_id=trial_id, name=name, hyperparameters=values,
+                    search_objective=float(record.get("score") or 0.0), train_on=train_on,
+                    epochs=len(history["loss"]), best_epoch=best_epoch, seconds=round(seconds, 2),
+                    params=int(model.count_params()), paths=paths,
+                    history={k: [float(v) for v in vs] for k, vs in history.items()})
+    atomic_write_text(Path(paths["json"]), json.dumps(asdict(winner), indent=2) + "\n")
+    return winner, model

@@ -1,0 +1,168 @@
+"""search.report on a tiny search over demo data: files, numbers (against scikit-learn), models."""
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from fer.constants import CLASS_NAMES
+from fer.dataset import Dataset
+from search import report as report_cli
+from search import run as run_cli
+from tests.conftest import search_args
+
+MODEL_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "curves_{}.png", "samples_{}.png",
+                 "misclassified_{}.png", "gradcam_{}.png")
+SHARED_FILES = ("metrics.json", "per_class.csv", "predictions.npz", "report_config.json", "index.html",
+                "comparison.png", "per_class_f1.png", "objective_vs_hp.png", "importance.png")
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory, tiny_demo):
+    """Two tiny searches (cnn, baseline) and the cnn run's report with TTA; paths relative to root."""
+    root = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
+                                        "--max-trials", 4, "--max-epochs", 1)) == 0
+        assert run_cli.main(search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
+                                        "--max-trials", 2, "--max-epochs", 1)) == 0
+        assert report_cli.main(["--run", "tuner_runs/cnn", "--top", "2", "--epochs", "2", "--tta", "--plain"]) == 0
+    return root
+
+
+def test_report_writes_every_listed_file(reported):
+    out = reported / "reports" / "cnn"
+    meta = json.loads((out / "metrics.json").read_text())
+    names = [m["name"] for m in meta["models"]]
+    assert len(names) == 2 and names[0].startswith("rank1-trial") and names[1].startswith("rank2-trial")
+    for name in SHARED_FILES:
+        assert (out / name).stat().st_size > 0, name
+    for name in names:
+        for pattern in MODEL_FIGURES:
+            assert (out / pattern.format(name)).stat().st_size > 1000, pattern.format(name)
+        for ext in ("h5", "keras", "json"):
+            assert (reported / "models" / "cnn" / f"{name}.{ext}").is_file()
+    saved = json.loads((reported / "models" / "cnn" / f"{names[0]}.json").read_text())
+    assert saved["hyperparameters"] == meta["models"][0]["hyperparameters"]
+    assert len(saved["history"]["loss"]) == saved["epochs"] <= 2
+    assert not [p for p in (reported / "reports").iterdir() if p.name.startswith(".")]  # no temp folders left
+    page = (out / "index.html").read_text()
+    assert meta["summary"] in page and "strongest on" in meta["summary"] and "weakest on" in meta["summary"]
+    assert page.count("<img ") == len(SHARED_FILES) - 5 + len(names) * len(MODEL_FIGURES)
+
+
+def test_metrics_equal_scikit_learn_on_the_saved_predictions(reported):
+    out = reported / "reports" / "cnn"
+    meta = json.loads((out / "metrics.json").read_text())
+    saved = np.load(out / "predictions.npz")
+    y = saved["y_true"]
+    labels = list(range(len(CLASS_NAMES)))
+    for m in meta["models"]:
+        for key, prefix in (("test", "probs_"), ("test_tta", "probs_tta_")):
+            pred = saved[prefix + m["name"]].argmax(axis=1)
+            got = m[key]
+            assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+            assert got["macro_f1"] == pytest.approx(skm.f1_score(y, pred, average="macro", labels=np.unique(np.r_[y, pred]),
+                                                                 zero_division=0))
+            assert got["weighted_f1"] == pytest.approx(skm.f1_score(y, pred, average="weighted", labels=labels,
+                                                                    zero_division=0))
+            p, r, f, s = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+            assert [c["precision"] for c in got["per_class"]] == pytest.approx(p)
+            assert [c["recall"] for c in got["per_class"]] == pytest.approx(r)
+            assert [c["f1"] for c in got["per_class"]] == pytest.approx(f)
+            assert [c["support"] for c in got["per_class"]] == list(s)
+            assert got["confusion_matrix"] == skm.confusion_matrix(y, pred, labels=labels).tolist()
+
+
+def test_per_class_csv_has_one_row_per_class(reported):
+    meta = json.loads((reported / "reports" / "cnn" / "metrics.json").read_text())
+    with open(reported / "reports" / "cnn" / "per_class.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["class"] for r in rows] == list(CLASS_NAMES)
+    best = meta["models"][0]
+    for r, c in zip(rows, best["test"]["per_class"]):
+        assert float(r[f"{best['name']}_recall"]) == pytest.approx(c["recall"], abs=1e-4)
+        assert float(r[f"{best['name']}_tta_f1"]) >= 0
+
+
+def test_saved_models_reload_and_predict_identically(reported, tiny_demo):
+    meta = json.loads((reported / "reports" / "cnn" / "metrics.json").read_text())
+    x_test = np.asarray(Dataset.open(tiny_demo).split("test")[0])
+    saved = np.load(reported / "reports" / "cnn" / "predictions.npz")
+    for m in meta["models"]:
+        expected = saved[f"probs_{m['name']}"]  # what the model predicted before it was saved
+        for ext in ("h5", "keras"):
+            model = keras.models.load_model(reported / "models" / "cnn" / f"{m['name']}.{ext}")
+            np.testing.assert_allclose(model.predict(x_test, verbose=0), expected, atol=1e-5, err_msg=ext)
+
+
+def test_compare_lists_every_run(reported):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(reported)
+        assert report_cli.main(["--compare", "tuner_runs/cnn", "tuner_runs/base", "--top", "1", "--epochs", "1",
+                                "--out", "cmp", "--plain"]) == 0
+    out = reported / "reports" / "cmp"
+    meta = json.loads((out / "metrics.json").read_text())
+    names = [row[0] for row in meta["rows"]]
+    assert len(names) == 2 and names[0].startswith("cnn/rank1-") and names[1].startswith("base/rank1-")
+    assert (reported / "reports" / "base" / "metrics.json").is_file()  # the baseline run was reported on the way
+    page = (out / "index.html").read_text()
+    assert all(n in page for n in names) and "tuner_runs/base" in page
+    assert (out / "comparison.png").stat().st_size > 1000
+
+
+def _error(capsys, argv) -> str:
+    assert report_cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_bad_input_is_one_line_and_status_2(reported, tmp_path, monkeypatch, capsys, tiny_demo):
+    monkeypatch.chdir(reported)
+    before = sorted(p.name for p in (reported / "reports").iterdir())
+    assert "no such run folder" in _error(capsys, ["--run", "tuner_runs/nope"])
+    assert "completed trials" in _error(capsys, ["--run", "tuner_runs/cnn", "--top", "9"])
+    failed = reported / "tuner_runs" / "failed"
+    shutil.copytree(reported / "tuner_runs" / "cnn", failed)
+    text = (failed / "leaderboard.csv").read_text().replace("COMPLETED", "FAILED")
+    (failed / "leaderboard.csv").write_text(text)
+    assert "no completed trial" in _error(capsys, ["--run", "tuner_runs/failed"])
+    from fer.prepare import prepare
+    other = prepare("demo", tmp_path / "other", seed=1, demo_sizes={"train": 70, "val": 35, "test": 35})
+    err = _error(capsys, ["--run", "tuner_runs/cnn", "--data", str(other)])
+    assert "meta.json" in err and "does not match" in err
+    assert sorted(p.name for p in (reported / "reports").iterdir()) == before  # nothing written
+    assert Path(tiny_demo).is_dir()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_index_renders_in_headless_chromium_with_all_images_and_no_network(reported):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+    page_path = reported / "reports" / "cnn" / "index.html"
+    shot = reported / "reports" / "cnn-screenshot.png"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.as_uri(), wait_until="load")
+        images = page.evaluate("() => Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert len(images) == page_path.read_text().count("<img ") > 10
+    assert all(complete and width > 100 for complete, width in images), images  # no broken image
+    external = [u for u in requests if not u.startswith(("file:", "data:"))]
+    assert external == [], external
+    from PIL import Image
+    with Image.open(shot) as im:
+        assert im.width == 1200 and im.height > 3000  # the whole page, figures included
+        assert len(set(im.convert("L").resize((64, 256)).getdata())) > 20  # not a blank page

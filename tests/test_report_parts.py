@@ -1,0 +1,56 @@
+"""The report's building blocks: the class report, the importance estimate, Grad-CAM."""
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from fer.constants import CLASS_NAMES
+from fer.gradcam import feature_layer, gradcam
+from fer.metrics import class_report, strongest_and_weakest
+from search.importance import importance
+from spaces import SpaceOptions, get_space
+
+
+def test_class_report_matches_scikit_learn_with_a_class_never_predicted():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 7, 300)
+    pred = np.where(rng.random(300) < 0.6, y, rng.integers(0, 7, 300))
+    pred[pred == 1] = 0  # disgust never predicted: precision 0, as scikit-learn with zero_division=0
+    got = class_report(y, pred)
+    labels = list(range(7))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["macro_f1"] == pytest.approx(skm.f1_score(y, pred, average="macro", zero_division=0))
+    assert got["weighted_f1"] == pytest.approx(skm.f1_score(y, pred, average="weighted", zero_division=0))
+    p, r, f, s = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    assert [c["precision"] for c in got["per_class"]] == pytest.approx(p)
+    assert [c["f1"] for c in got["per_class"]] == pytest.approx(f)
+    assert got["per_class"][1]["precision"] == 0.0
+    strong, weak = strongest_and_weakest(got)
+    f1 = dict(zip(CLASS_NAMES, f))
+    assert strong[0] == max(f1, key=f1.get) and weak[0] == min(f1, key=f1.get)
+
+
+def test_importance_finds_the_hyperparameter_that_drives_the_objective():
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(24):
+        lr = float(10 ** rng.uniform(-4, -2))
+        rows.append({"learning_rate": lr, "augment": str(rng.choice(["off", "light", "strong"])),
+                     "dropout": float(rng.uniform(0, 0.5)), "objective": -abs(np.log10(lr) + 3)})
+    got = importance(rows, ["learning_rate", "augment", "dropout"])
+    assert list(got)[0] == "learning_rate" and got["learning_rate"] > 0.6
+    assert sum(got.values()) == pytest.approx(1.0)
+    assert importance(rows[:3], ["learning_rate"]) is None  # too few trials to say
+
+
+def test_gradcam_maps_are_input_sized_and_normalised():
+    keras.utils.set_random_seed(0)
+    hp = kt.HyperParameters()
+    hp.Fixed("conv_blocks", 2)
+    model = get_space("cnn").build(hp, SpaceOptions(weights=None))
+    assert len(feature_layer(model).output.shape) == 4
+    x = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1), dtype=np.uint8)
+    maps = gradcam(model, x, np.array([0, 1, 2, 3, 4]))
+    assert maps.shape == (5, 48, 48) and maps.dtype == np.float32
+    assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.5  # each map is scaled to its peak
