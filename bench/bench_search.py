@@ -4,6 +4,7 @@
             `model.fit` on the same arrays and epochs: goal, harness time <= 1.05 x plain.
   memory    20 trials of the cnn space on demo data: resident memory after the last trial within
             15% of that after the third.
+  memory-recycled  the same, run by a worker restarted every 5 trials (--workers 1 --recycle-after 5).
   mobilenet one mobilenet trial at input 224 on the full FER-2013 train split (ImageNet weights
             from ../shared/weights), a limited number of steps: goal, peak memory < 4 GB, against
             the ~17 GB that pre-resizing to 224x224x3 float32 would take.
@@ -117,6 +118,30 @@ def memory(data_dir: str, trials: int = 20) -> None:
           f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
 
 
+def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> None:
+    """The same trials run by one worker process that is replaced every `recycle_after` trials."""
+    import json
+    import subprocess
+    with tempfile.TemporaryDirectory() as runs:
+        cmd = [sys.executable, "-m", "search.run", "--space", "cnn", "--tuner", "random", "--data", data_dir,
+               "--max-trials", str(trials), "--max-epochs", "1", "--precision", "float32", "--patience", "2",
+               "--project", "bench", "--runs-dir", runs, "--plain", "--workers", "1",
+               "--recycle-after", str(recycle_after)]
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        seconds = time.perf_counter() - start
+        infos = [json.loads(p.read_text()) for p in Path(runs, "bench").glob("trial_*/fer_trial.json")]
+    infos.sort(key=lambda i: i["ended"])
+    after = [i["rss_mb"] for i in infos]
+    print(f"data {data_dir}: {trials} random cnn trials of 1 epoch in {seconds:.0f} s by one worker "
+          f"restarted every {recycle_after} trials ({len({i['pid'] for i in infos})} processes)")
+    print("  worker RSS after each trial (MB): " + " ".join(f"{m:.0f}" for m in after))
+    ratio = after[-1] / after[2]
+    print(f"RSS after trial {len(after)} / after trial 3 = {after[-1]:.0f} / {after[2]:.0f} MB = {ratio:.3f} "
+          f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
+
+
 def mobilenet(data_dir: str, steps: int = 20) -> None:
     ds = Dataset.open(data_dir)
     (x, y), (xv, yv) = (tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val"))
@@ -137,7 +162,7 @@ def mobilenet(data_dir: str, steps: int = 20) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("which", choices=["overhead", "memory", "mobilenet"])
+    p.add_argument("which", choices=["overhead", "memory", "memory-recycled", "mobilenet"])
     p.add_argument("--trials", type=int, default=20, help="memory: number of trials")
     p.add_argument("--data", help="prepared folder (default: demo; mobilenet: FER-2013 from ../shared/data)")
     args = p.parse_args()
@@ -151,6 +176,8 @@ def main() -> int:
             data = str(ensure_demo(ROOT / "data" / "demo"))
     if args.which == "memory":
         memory(data, args.trials)
+    elif args.which == "memory-recycled":
+        memory_recycled(data, args.trials)
     else:
         {"overhead": overhead, "mobilenet": mobilenet}[args.which](data)
     return 0

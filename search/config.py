@@ -10,8 +10,10 @@ OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "val_macro_f1": "max"}
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_FILE = "config.json"
 LEADERBOARD_FILE = "leaderboard.csv"
-TRIAL_INFO_FILE = "trial_info.json"
-QUICK = {"max_trials": 4, "max_epochs": 6}  # a first look: a few trials, few epochs
+TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder
+# A first look: few trials, few epochs. Six trials is exactly one Hyperband iteration at 6 epochs
+# (factor 3): three 2-epoch trials, the best continued to 6, and two 6-epoch trials.
+QUICK = {"max_trials": 6, "max_epochs": 6}
 MAX_CONSECUTIVE_FAILED = 10  # a failing trial is recorded and the search goes on
 
 

@@ -72,9 +72,9 @@ class PlainConsole:
     def batch(self, batch: int) -> None:
         pass
 
-    def epoch_end(self, epoch: int, epochs: int, logs: dict) -> None:
+    def epoch_end(self, epoch: int, epochs: int, logs: dict, trial_id=None) -> None:
         metrics = " ".join(f"{k}={logs[k]:.4f}" for k in SHOWN_METRICS if k in logs)
-        self.line(f"  epoch {epoch}/{epochs} {metrics}")
+        self.line(f"  {f'trial {trial_id} ' if trial_id else ''}epoch {epoch}/{epochs} {metrics}")
 
     def trial_end(self, row: dict, rows: list, done: int, planned, direction: str, key_hps: list) -> None:
         elapsed = time.perf_counter() - self.start
@@ -97,10 +97,11 @@ class LiveConsole(PlainConsole):
     def __init__(self, console: Console | None = None):
         super().__init__()
         self.console = console or Console()
-        self.header, self.current, self.metrics, self.rows = "", "", "", []
+        self.header, self.rows = "", []
         self.direction, self.key_hps = "max", []
         self.done, self.planned = 0, None
-        self.epoch, self.epochs, self.step, self.steps = 0, 1, 0, 1
+        self.running = {}  # trial id -> what it is and how far it got (several with distributed workers)
+        self.last = None  # the trial batch progress belongs to (the one this process runs)
         self.live = Live(console=self.console, refresh_per_second=4, get_renderable=self.render, transient=False)
 
     def render(self):
@@ -108,12 +109,15 @@ class LiveConsole(PlainConsole):
         eta = eta_seconds(elapsed, self.done, self.planned)
         head = Text.assemble((self.header, "bold"), f"   trials done {self.done}/{self.planned or '?'}"
                              f"   elapsed {fmt_seconds(elapsed)}   left ~{fmt_seconds(eta)}")
-        epoch_bar = ProgressBar(total=self.epochs, completed=self.epoch, width=30)
-        step_bar = ProgressBar(total=self.steps, completed=self.step, width=30)
-        progress = Table.grid(padding=(0, 1))
-        progress.add_row("epoch", epoch_bar, f"{self.epoch}/{self.epochs}", "step", step_bar, f"{self.step}/{self.steps}")
-        return Group(head, Text(self.current), progress, Text(self.metrics, style="cyan"),
-                     leaderboard_table(self.rows, self.direction, self.key_hps))
+        parts = [head]
+        for t in list(self.running.values()):
+            progress = Table.grid(padding=(0, 1))
+            cells = ["epoch", ProgressBar(total=t["epochs"], completed=t["epoch"], width=30), f"{t['epoch']}/{t['epochs']}"]
+            if t["steps"]:
+                cells += ["step", ProgressBar(total=t["steps"], completed=t["step"], width=30), f"{t['step']}/{t['steps']}"]
+            progress.add_row(*cells)
+            parts += [Text(t["text"]), progress, Text(t["metrics"], style="cyan")]
+        return Group(*parts, leaderboard_table(self.rows, self.direction, self.key_hps))
 
     def search_begin(self, header: str, planned: int | None) -> None:
         self.start = time.perf_counter()
@@ -121,17 +125,22 @@ class LiveConsole(PlainConsole):
         self.live.start()
 
     def trial_begin(self, n, planned, trial_id, where, hps, epochs, steps) -> None:
-        self.current = f"trial {n}/{planned or '?'} (id {trial_id}{where}): {hp_text(hps)}"
-        self.epoch, self.epochs, self.step, self.steps, self.metrics = 0, epochs, 0, steps, ""
+        self.running[trial_id] = {"text": f"trial {n}/{planned or '?'} (id {trial_id}{where}): {hp_text(hps)}",
+                                  "epoch": 0, "epochs": epochs, "step": 0, "steps": steps, "metrics": ""}
+        self.last = trial_id
 
     def batch(self, batch: int) -> None:
-        self.step = batch
+        if self.last in self.running:
+            self.running[self.last]["step"] = batch
 
-    def epoch_end(self, epoch, epochs, logs) -> None:
-        self.epoch, self.step = epoch, self.steps
-        self.metrics = "  ".join(f"{k} {logs[k]:.4f}" for k in SHOWN_METRICS if k in logs)
+    def epoch_end(self, epoch, epochs, logs, trial_id=None) -> None:
+        t = self.running.get(trial_id or self.last)
+        if t is not None:
+            t.update(epoch=epoch, epochs=epochs, step=t["steps"],
+                     metrics="  ".join(f"{k} {logs[k]:.4f}" for k in SHOWN_METRICS if k in logs))
 
     def trial_end(self, row, rows, done, planned, direction, key_hps) -> None:
+        self.running.pop(row["trial_id"], None)
         self.rows, self.done, self.planned, self.direction, self.key_hps = rows, done, planned, direction, key_hps
         if row["status"] != "COMPLETED":
             self.console.print(f"[yellow]trial {row['trial_id']} {row['status']}:[/] {row['reason']}")

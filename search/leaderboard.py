@@ -90,10 +90,19 @@ def read_csv(project_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def info_path(project_dir: Path, trial_id: str) -> Path:
+    """Our record of a trial (timings, epochs, weights, precision), next to keras-tuner's trial.json.
+
+    One file per trial, written by the process that ran it, so distributed workers never write
+    the same file; the chief (or the only process) merges them into leaderboard.csv.
+    """
+    return Path(project_dir) / f"trial_{trial_id}" / TRIAL_INFO_FILE
+
+
 def load_info(project_dir: Path) -> dict:
-    path = Path(project_dir) / TRIAL_INFO_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return {p.parent.name[len("trial_"):]: json.loads(p.read_text())
+            for p in sorted(Path(project_dir).glob(f"trial_*/{TRIAL_INFO_FILE}"))}
 
 
-def save_info(project_dir: Path, info: dict) -> None:
-    atomic_write_text(Path(project_dir) / TRIAL_INFO_FILE, json.dumps(info, indent=2) + "\n")
+def save_trial_info(project_dir: Path, trial_id: str, info: dict) -> None:
+    atomic_write_text(info_path(project_dir, trial_id), json.dumps(info, indent=2) + "\n")

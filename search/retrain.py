@@ -6,6 +6,7 @@ the validation split) plus a checkpoint of the best epoch. With `train_on="train
 no validation split left to stop on, so it trains for the epochs the trial's best took.
 """
 import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -72,7 +73,13 @@ def options_for(config: RunConfig) -> SpaceOptions:
 
 def _save_atomic(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    model.save(tmp)
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # .h5 is what users asked for; Keras' "legacy format" warning is noise here
+    try:
+        model.save(tmp)
+    finally:
+        absl.setLevel(level)
     os.replace(tmp, path)
 
 

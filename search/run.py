@@ -7,6 +7,7 @@ early stopping and selection; the test split is never touched here.
 import argparse
 import os
 import shutil
+import socket
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -14,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from fer.constants import DEMO_NOTICE, DEMO_SOURCE  # noqa: E402
 from fer.errors import UserError, report  # noqa: E402
 from search.config import CONFIG_FILE, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
+from search.distributed import CONNECT_TIMEOUT  # noqa: E402
 
 def build_parser() -> argparse.ArgumentParser:
     from spaces import SPACES
@@ -39,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
+    dist = p.add_argument_group("distributed search (keras-tuner's chief/worker engine)")
+    dist.add_argument("--workers", type=int, default=0, help="run N worker processes on this machine")
+    dist.add_argument("--role", choices=("chief", "worker"), help="one process of a search across machines")
+    dist.add_argument("--listen", metavar="HOST:PORT", help="--role chief: where workers reach the oracle")
+    dist.add_argument("--chief", metavar="HOST:PORT", help="--role worker: the chief's address")
+    dist.add_argument("--tuner-id", help="--role worker: a stable id; restarting a worker under the same id "
+                                          "re-runs the trial it was interrupted in")
+    dist.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT,
+                      help=f"--role worker: seconds to wait for the chief (default {CONNECT_TIMEOUT:.0f})")
+    dist.add_argument("--threads", type=int, help="CPU threads per worker (default: an equal share of the cores)")
+    dist.add_argument("--recycle-after", type=int, metavar="K",
+                      help="restart each worker after K trials, which returns all its memory to the system")
     return p
 
 
@@ -83,7 +97,8 @@ def prepare_project(config: RunConfig) -> bool:
     return True
 
 
-def run(config: RunConfig, plain: bool | None = None) -> int:
+def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
+    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     import keras
 
     from search import leaderboard
@@ -114,7 +129,16 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
                        "precision": precision, "weights": labels["weights"], "keras": keras.__version__,
                        "backend": keras.backend.backend(), "train_images": int(len(y_train)),
                        "val_images": int(len(y_val))}
-    tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
+    workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
+    distributed = bool(workers or listen)
+    if distributed:
+        from search.distributed import as_chief, free_port, parse_address
+        host, port = parse_address(listen, "--listen") if listen else ("127.0.0.1", free_port())
+        config.resolved["distributed"] = {"listen": f"{host}:{port}", "local_workers": workers}
+        with as_chief(host, port):
+            tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
+    else:
+        tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
@@ -125,7 +149,10 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / {precision['policy']} / {data_note}",
                          tuner.planned_trials())
     try:
-        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+        if distributed:
+            serve_workers(tuner, console, host, port, workers, args)
+        else:
+            tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
     except KeyboardInterrupt:
         console.stop()
         again = [a for a in sys.argv[1:] if a not in ("--overwrite", "--resume")] + ["--resume"]
@@ -142,11 +169,93 @@ def run(config: RunConfig, plain: bool | None = None) -> int:
     return 0
 
 
+def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> None:
+    """Serve the oracle; with --workers, start the local workers first and stop them at the end."""
+    from search.distributed import Chief, start_workers, stop_workers
+    chief = Chief(tuner, console)
+    if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
+        chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
+    workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
+                            args.threads, args.recycle_after) if n_workers else None
+    if workers is None:
+        console.line(f"chief listening on {host}:{port}; start workers with: python -m search.run "
+                     f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
+    try:
+        chief.serve(host, port, workers)
+    finally:
+        if workers:
+            stop_workers(workers)
+
+
+def worker_argv(args) -> list[str]:
+    """What a local worker needs to find the project; it reads the rest from config.json."""
+    return ["--project", args.project or f"{args.space}-{args.tuner}", "--runs-dir", args.runs_dir]
+
+
+def run_worker(args) -> int:
+    """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
+    from search.distributed import parse_address, use_chief, wait_for_chief
+    host, port = parse_address(args.chief, "--chief")
+    if args.threads:
+        from search.distributed import limit_threads
+        limit_threads(args.threads)
+    wait_for_chief(host, port, args.connect_timeout)
+    project_dir = config_from_args(args).project_dir
+    if not (project_dir / CONFIG_FILE).is_file():
+        raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "
+                        "(a shared file system) and the same --project")
+    config = RunConfig.load(project_dir)
+    config.runs_dir = args.runs_dir
+    use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
+    return run_trials_as_worker(config, args.recycle_after)
+
+
+def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) -> int:
+    import keras
+
+    from search.console import PlainConsole
+    from search.hypermodel import FerHyperModel
+    from search.distributed import RECYCLE_EXIT
+    from search.tuners import Recycle, make_tuner
+    from spaces import SpaceOptions, get_space
+    ds = open_data(config.resolved.get("data_path", config.data))
+    if ds.meta["sha256"] != config.resolved.get("data_meta"):
+        raise UserError(f"{ds.path}/meta.json: not the data the chief searches on; give this machine the same data")
+    x_train, y_train = (a[:] for a in ds.split("train"))
+    x_val, y_val = (a[:] for a in ds.split("val"))
+    keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
+    keras.utils.set_random_seed(config.seed)
+    tuner = make_tuner(config, FerHyperModel(config, SpaceOptions(
+        weights=config.weights if config.space == "mobilenet" else None)), overwrite=False)
+    labels = {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}
+    tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
+                          labels, writes_leaderboard=False)
+    tuner.recycle_after = recycle_after
+    try:
+        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+    except Recycle:
+        return RECYCLE_EXIT
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return run(config_from_args(args), plain=True if args.plain else None)
+        for flag, value in (("--threads", args.threads), ("--recycle-after", args.recycle_after)):
+            if value is not None and value < 1:
+                raise UserError(f"{flag} must be at least 1, got {value}")
+        if args.role == "worker":
+            if not args.chief:
+                raise UserError("--role worker needs --chief HOST:PORT")
+            return run_worker(args)
+        if args.role == "chief" and not args.listen:
+            raise UserError("--role chief needs --listen HOST:PORT")
+        if args.workers < 0 or (args.workers and args.role):
+            raise UserError("--workers N starts a chief and N local workers; do not combine it with --role")
+        if args.recycle_after and not args.workers:
+            raise UserError("--recycle-after restarts worker processes: use it with --workers N (or --role worker)")
+        return run(config_from_args(args), plain=True if args.plain else None, args=args)
     except UserError as e:
         return report(e, parser.prog)
 

@@ -7,6 +7,7 @@ leaderboard.csv after every trial and feeds the console.
 import ctypes
 import gc
 import math
+import os
 import time
 
 import keras_tuner as kt
@@ -14,6 +15,18 @@ import keras_tuner as kt
 from search import leaderboard
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.leaderboard import TUNER_PREFIX
+
+
+class Recycle(Exception):
+    """Raised in a worker that has run its `recycle_after` trials: it exits and the chief restarts it."""
+
+
+def rss_mb() -> float | None:
+    try:
+        with open("/proc/self/statm") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError):
+        return None
 
 
 def release_memory() -> None:
@@ -32,10 +45,17 @@ def release_memory() -> None:
 class ReportingMixin:
     """Observe trials: timings, epochs, leaderboard.csv and the console."""
 
-    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], labels: dict):
+    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], labels: dict,
+                        writes_leaderboard: bool = True):
+        """`writes_leaderboard=False` on distributed workers: only the chief writes leaderboard.csv."""
         self.fer_config, self.console, self.key_hps, self.labels = config, console, key_hps, labels
         self.steps = max(1, math.ceil(n_train / config.batch_size))
-        self.info = leaderboard.load_info(config.project_dir)
+        self.writes_leaderboard = writes_leaderboard
+        self.recycle_after, self.trials_run = None, 0
+
+    def pre_create_trial(self):
+        if self.recycle_after and self.trials_run >= self.recycle_after:
+            raise Recycle()
         self.trial_start = time.perf_counter()
         self.epochs_run = 0
 
@@ -64,7 +84,7 @@ class ReportingMixin:
         if f"{TUNER_PREFIX}bracket" in values:
             where = f", bracket {values[TUNER_PREFIX + 'bracket']} round {values[TUNER_PREFIX + 'round']}"
         hps = {k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}
-        n = len([t for t in self.oracle.trials.values() if t.status != "RUNNING"]) + 1
+        n = len([t for t in self.oracle.trials.values() if t.status != "RUNNING"]) + 1 if self.writes_leaderboard else "?"
         self.console.trial_begin(n, self.planned_trials(), trial.trial_id, where, hps,
                                  self.trial_epochs(values), self.steps)
 
@@ -78,12 +98,18 @@ class ReportingMixin:
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
+        info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
+                "pid": os.getpid(), "rss_mb": rss_mb(), "ended": time.time(), **self.labels}
+        project = self.fer_config.project_dir
+        leaderboard.save_trial_info(project, trial.trial_id, info)  # before the oracle hears of the end
         super().on_trial_end(trial)  # the oracle records the result and saves
         release_memory()
-        self.info[trial.trial_id] = {"seconds": round(seconds, 2), "epochs": self.epochs_run, **self.labels}
-        leaderboard.save_info(self.fer_config.project_dir, self.info)
-        rows = leaderboard.trial_rows(self.oracle, self.info)
-        leaderboard.write(self.fer_config.project_dir, rows)
+        self.trials_run += 1
+        if not self.writes_leaderboard:
+            self.console.line(f"trial {trial.trial_id} {trial.status} ({seconds:.0f} s)")
+            return
+        rows = leaderboard.trial_rows(self.oracle, leaderboard.load_info(project))
+        leaderboard.write(project, rows)
         done = len([t for t in self.oracle.trials.values() if t.status not in ("RUNNING", "IDLE")])
         row = next(r for r in rows if r["trial_id"] == trial.trial_id)
         self.console.trial_end(row, rows, done, self.planned_trials(), self.fer_config.direction, self.key_hps)

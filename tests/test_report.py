@@ -165,4 +165,4 @@ def test_index_renders_in_headless_chromium_with_all_images_and_no_network(repor
     from PIL import Image
     with Image.open(shot) as im:
         assert im.width == 1200 and im.height > 3000  # the whole page, figures included
-        assert len(set(im.convert("L").resize((64, 256)).getdata())) > 20  # not a blank page
+        assert len(np.unique(np.asarray(im.convert("L")))) > 20  # not a blank page
