@@ -4,7 +4,8 @@
             `model.fit` on the same arrays and epochs: goal, harness time <= 1.05 x plain.
   memory    20 trials of the cnn space on demo data: resident memory after the last trial within
             15% of that after the third.
-  memory-recycled  the same, run by a worker restarted every 5 trials (--workers 1 --recycle-after 5).
+  memory-recycled  the same with `--recycle-after K` (5; --recycle-after): trials run in a worker
+            process replaced every K trials.
   mobilenet one mobilenet trial at input 224 on the full FER-2013 train split (ImageNet weights
             from ../shared/weights), a limited number of steps: goal, peak memory < 4 GB, against
             the ~17 GB that pre-resizing to 224x224x3 float32 would take.
@@ -125,8 +126,7 @@ def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> 
     with tempfile.TemporaryDirectory() as runs:
         cmd = [sys.executable, "-m", "search.run", "--space", "cnn", "--tuner", "random", "--data", data_dir,
                "--max-trials", str(trials), "--max-epochs", "1", "--precision", "float32", "--patience", "2",
-               "--project", "bench", "--runs-dir", runs, "--plain", "--workers", "1",
-               "--recycle-after", str(recycle_after)]
+               "--project", "bench", "--runs-dir", runs, "--plain", "--recycle-after", str(recycle_after)]
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -164,6 +164,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("which", choices=["overhead", "memory", "memory-recycled", "mobilenet"])
     p.add_argument("--trials", type=int, default=20, help="memory: number of trials")
+    p.add_argument("--recycle-after", type=int, default=5, help="memory-recycled: trials per worker process")
     p.add_argument("--data", help="prepared folder (default: demo; mobilenet: FER-2013 from ../shared/data)")
     args = p.parse_args()
     data = args.data
@@ -177,7 +178,7 @@ def main() -> int:
     if args.which == "memory":
         memory(data, args.trials)
     elif args.which == "memory-recycled":
-        memory_recycled(data, args.trials)
+        memory_recycled(data, args.trials, args.recycle_after)
     else:
         {"overhead": overhead, "mobilenet": mobilenet}[args.which](data)
     return 0

@@ -11,6 +11,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_FILE = "config.json"
 LEADERBOARD_FILE = "leaderboard.csv"
 TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder
+PROGRESS_FILE = "fer_progress.json"  # ditto, while a distributed worker runs the trial
 # A first look: few trials, few epochs. Six trials is exactly one Hyperband iteration at 6 epochs
 # (factor 3): three 2-epoch trials, the best continued to 6, and two 6-epoch trials.
 QUICK = {"max_trials": 6, "max_epochs": 6}

@@ -180,11 +180,12 @@ class Chief:
         self.tuner, self.oracle, self.console = tuner, tuner.oracle, console
         self.config = tuner.fer_config
         self.oracle.verbose = 0  # keras-tuner's own prints would garble the live view
+        self.shown = {}  # trial id -> the last epoch shown
         self._watch()
 
     def _watch(self) -> None:
         oracle, tuner, console = self.oracle, self.tuner, self.console
-        create, update, end = oracle.create_trial, oracle.update_trial, oracle.end_trial
+        create, end = oracle.create_trial, oracle.end_trial
 
         def create_trial(tuner_id):
             known = tuner_id in oracle.ongoing_trials
@@ -197,17 +198,19 @@ class Chief:
                                     tuner.trial_epochs(values), 0)
             return trial
 
-        def update_trial(trial_id, metrics, step=0):
-            trial = update(trial_id, metrics, step=step)
-            console.epoch_end(int(step) + 1, tuner.trial_epochs(trial.hyperparameters.values), dict(metrics),
-                              trial_id=trial_id)
-            return trial
-
         def end_trial(trial):
+            self.show_progress(trial.trial_id)  # its last epoch, if the poll has not shown it yet
             end(trial)
             self.write_leaderboard(trial.trial_id)
 
-        oracle.create_trial, oracle.update_trial, oracle.end_trial = create_trial, update_trial, end_trial
+        oracle.create_trial, oracle.end_trial = create_trial, end_trial
+
+    def show_progress(self, trial_id: str) -> None:
+        """Epoch progress of a running trial, from the file its worker keeps in the shared folder."""
+        progress = leaderboard.load_progress(self.config.project_dir, trial_id)
+        if progress and self.shown.get(trial_id) != progress["epoch"]:
+            self.shown[trial_id] = progress["epoch"]
+            self.console.epoch_end(progress["epoch"], progress["epochs"], progress["logs"], trial_id=trial_id)
 
     def write_leaderboard(self, trial_id: str | None = None) -> list[dict]:
         project = self.config.project_dir
@@ -253,6 +256,8 @@ class Chief:
         try:
             while True:
                 time.sleep(0.5)
+                for trial in list(self.oracle.ongoing_trials.values()):
+                    self.show_progress(trial.trial_id)
                 for w in workers or []:
                     code = w["proc"].poll()
                     if code == RECYCLE_EXIT:  # it ran its share of trials: a fresh process takes over

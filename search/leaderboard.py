@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from fer.cache import atomic_write_text
-from search.config import LEADERBOARD_FILE, TRIAL_INFO_FILE
+from search.config import LEADERBOARD_FILE, PROGRESS_FILE, TRIAL_INFO_FILE
 
 BASE_COLUMNS = ["trial_id", "status", "objective", "val_accuracy", "val_macro_f1", "val_loss",
                 "epochs", "seconds", "weights", "precision", "bracket", "round", "reason"]
@@ -106,3 +106,15 @@ def load_info(project_dir: Path) -> dict:
 
 def save_trial_info(project_dir: Path, trial_id: str, info: dict) -> None:
     atomic_write_text(info_path(project_dir, trial_id), json.dumps(info, indent=2) + "\n")
+
+
+def save_progress(project_dir: Path, trial_id: str, progress: dict) -> None:
+    """A worker's latest epoch of a running trial (keras-tuner tells the oracle only at the end)."""
+    atomic_write_text(Path(project_dir) / f"trial_{trial_id}" / PROGRESS_FILE, json.dumps(progress) + "\n")
+
+
+def load_progress(project_dir: Path, trial_id: str) -> dict | None:
+    try:
+        return json.loads((Path(project_dir) / f"trial_{trial_id}" / PROGRESS_FILE).read_text())
+    except (OSError, ValueError):
+        return None

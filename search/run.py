@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"--role worker: seconds to wait for the chief (default {CONNECT_TIMEOUT:.0f})")
     dist.add_argument("--threads", type=int, help="CPU threads per worker (default: an equal share of the cores)")
     dist.add_argument("--recycle-after", type=int, metavar="K",
-                      help="restart each worker after K trials, which returns all its memory to the system")
+                      help="run trials in worker processes restarted every K trials, so memory stays flat "
+                           "(alone: one local worker)")
     return p
 
 
@@ -254,7 +255,7 @@ def main(argv=None) -> int:
         if args.workers < 0 or (args.workers and args.role):
             raise UserError("--workers N starts a chief and N local workers; do not combine it with --role")
         if args.recycle_after and not args.workers:
-            raise UserError("--recycle-after restarts worker processes: use it with --workers N (or --role worker)")
+            args.workers = 1  # trials in one worker process, replaced every K trials
         return run(config_from_args(args), plain=True if args.plain else None, args=args)
     except UserError as e:
         return report(e, parser.prog)

@@ -94,16 +94,20 @@ class ReportingMixin:
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs=logs)
         self.epochs_run += 1
-        self.console.epoch_end(self.epochs_run, self.trial_epochs(trial.hyperparameters.values), logs or {})
+        epochs, logs = self.trial_epochs(trial.hyperparameters.values), {k: float(v) for k, v in (logs or {}).items()}
+        self.console.epoch_end(self.epochs_run, epochs, logs)
+        if not self.writes_leaderboard:  # a worker: the chief shows this epoch from the shared folder
+            leaderboard.save_progress(self.fer_config.project_dir, trial.trial_id,
+                                      {"epoch": self.epochs_run, "epochs": epochs, "logs": logs})
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
+        release_memory()  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
                 "pid": os.getpid(), "rss_mb": rss_mb(), "ended": time.time(), **self.labels}
         project = self.fer_config.project_dir
         leaderboard.save_trial_info(project, trial.trial_id, info)  # before the oracle hears of the end
         super().on_trial_end(trial)  # the oracle records the result and saves
-        release_memory()
         self.trials_run += 1
         if not self.writes_leaderboard:
             self.console.line(f"trial {trial.trial_id} {trial.status} ({seconds:.0f} s)")

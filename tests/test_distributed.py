@@ -47,7 +47,7 @@ def ongoing(project_dir: Path) -> dict:
         return {}
 
 
-def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_demo):
+def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_demo, capsys):
     args = search_args(tiny_demo, "dist", "--space", "cnn", "--tuner", "random", "--max-trials", 4,
                        "--max-epochs", 1, "--workers", 2)
     assert run_cli.main(args) == 0
@@ -64,6 +64,9 @@ def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_d
     config = json.loads((project / "config.json").read_text())
     assert config["resolved"]["distributed"]["local_workers"] == 2
     assert "KERASTUNER_ORACLE_IP" not in os.environ  # a later search in this process stays local
+    out = capsys.readouterr().out
+    for i in ids:  # the chief showed each worker's trials and their epochs
+        assert f"(id {i} on tuner" in out and f"trial {i} epoch 1/1 " in out
 
 
 def test_killing_one_worker_mid_trial_still_finishes_the_search(workdir, tiny_demo):
