@@ -12,8 +12,8 @@ CONFIG_FILE = "config.json"
 LEADERBOARD_FILE = "leaderboard.csv"
 TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder
 PROGRESS_FILE = "fer_progress.json"  # ditto, while a distributed worker runs the trial
-# A first look: few trials, few epochs. Six trials is exactly one Hyperband iteration at 6 epochs
-# (factor 3): three 2-epoch trials, the best continued to 6, and two 6-epoch trials.
+# A first look: few trials, few epochs. With Hyperband at 6 epochs (factor 3) six trials are the
+# first bracket: five 2-epoch trials, then the best of them continued to 6 epochs.
 QUICK = {"max_trials": 6, "max_epochs": 6}
 MAX_CONSECUTIVE_FAILED = 10  # a failing trial is recorded and the search goes on
 

@@ -109,13 +109,25 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _die_with_parent() -> None:
-    """In a local worker: get SIGTERM if the chief dies (even by kill -9), never linger as an orphan."""
+PARENT_ENV = "FER_SEARCH_CHIEF_PID"  # set for local workers: they stop when this process goes
+
+
+def die_with_parent() -> None:
+    """In a local worker: get SIGTERM if the chief dies (even by kill -9), never linger as an orphan.
+
+    Set up by the worker itself rather than in the chief between fork and exec: the chief runs
+    gRPC threads, and running Python in a forked child of such a process is not safe.
+    """
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
     try:
         import ctypes
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() != int(parent):  # the chief was already gone before prctl
+        sys.exit(1)
 
 
 RECYCLE_EXIT = 75  # a worker's exit status when it leaves to be restarted fresh (--recycle-after)
@@ -147,8 +159,8 @@ def start_workers(n: int, argv: list[str], project_dir: Path, host: str, port: i
 
 
 def spawn(w: dict) -> None:
-    w["proc"] = subprocess.Popen(w["cmd"], stdout=w["log"], stderr=subprocess.STDOUT, env=w["env"],
-                                 preexec_fn=_die_with_parent)
+    w["proc"] = subprocess.Popen(w["cmd"], stdout=w["log"], stderr=subprocess.STDOUT,
+                                 env={**w["env"], PARENT_ENV: str(os.getpid())})
     if w["cores"] and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(w["proc"].pid, w["cores"])
 

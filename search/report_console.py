@@ -26,7 +26,8 @@ class ReportConsole:
         self.task = self.progress.add_task(f"retraining {label}", total=epochs, metrics="")
 
     def epoch(self, epoch: int, logs: dict) -> None:
-        metrics = "  ".join(f"{k} {logs[k]:.4f}" for k in SHOWN_METRICS if k in logs)
+        shown = SHOWN_METRICS if self.plain else ("loss", "val_accuracy", "val_macro_f1")  # fits a progress line
+        metrics = "  ".join(f"{k} {logs[k]:.4f}" for k in shown if k in logs)
         if self.plain:
             self.console.print(f"  epoch {epoch}: {metrics}")
         else:

@@ -195,7 +195,8 @@ def worker_argv(args) -> list[str]:
 
 def run_worker(args) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
-    from search.distributed import parse_address, use_chief, wait_for_chief
+    from search.distributed import die_with_parent, parse_address, use_chief, wait_for_chief
+    die_with_parent()
     host, port = parse_address(args.chief, "--chief")
     if args.threads:
         from search.distributed import limit_threads
