@@ -166,3 +166,16 @@ def test_index_renders_in_headless_chromium_with_all_images_and_no_network(repor
     with Image.open(shot) as im:
         assert im.width == 1200 and im.height > 3000  # the whole page, figures included
         assert len(np.unique(np.asarray(im.convert("L")))) > 20  # not a blank page
+
+
+def test_train_on_train_and_val_uses_the_trials_best_epochs(reported, tmp_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(reported)
+        assert report_cli.main(["--run", "tuner_runs/base", "--top", "1", "--train-on", "train+val", "--plain",
+                                "--reports-dir", str(tmp_path / "r"), "--models-dir", str(tmp_path / "m")]) == 0
+    meta = json.loads((tmp_path / "r" / "base" / "metrics.json").read_text())
+    model = meta["models"][0]
+    trial = json.loads((reported / "tuner_runs" / "base" / f"trial_{model['trial_id']}" / "trial.json").read_text())
+    assert model["train_on"] == "train+val" and model["epochs"] == int(trial["best_step"] or 0) + 1
+    assert "val_loss" not in model["history"]  # nothing held out to validate on while training
+    assert (tmp_path / "m" / "base" / f"{model['name']}.h5").is_file()
