@@ -33,16 +33,11 @@ from fer.prepare import ensure_demo, prepare  # noqa: E402
 from search.config import RunConfig  # noqa: E402
 from search.console import PlainConsole  # noqa: E402
 from search.hypermodel import FerHyperModel  # noqa: E402
-from search.tuners import make_tuner  # noqa: E402
+from search.tuners import make_tuner, rss_mb  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def peak_mb() -> float:

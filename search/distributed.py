@@ -188,32 +188,28 @@ def stop_workers(workers: list[dict], grace: float = 10.0) -> None:
 class Chief:
     """Serves a tuner's oracle to workers and turns the oracle's events into the leaderboard."""
 
-    def __init__(self, tuner, console):
-        self.tuner, self.oracle, self.console = tuner, tuner.oracle, console
+    def __init__(self, tuner):
+        self.tuner, self.oracle, self.console = tuner, tuner.oracle, tuner.console
         self.config = tuner.fer_config
         self.oracle.verbose = 0  # keras-tuner's own prints would garble the live view
         self.shown = {}  # trial id -> the last epoch shown
         self._watch()
 
     def _watch(self) -> None:
-        oracle, tuner, console = self.oracle, self.tuner, self.console
+        oracle, tuner = self.oracle, self.tuner
         create, end = oracle.create_trial, oracle.end_trial
 
         def create_trial(tuner_id):
             known = tuner_id in oracle.ongoing_trials
             trial = create(tuner_id)
             if trial.status == "RUNNING" and not known:
-                values = trial.hyperparameters.values
-                hps = {k: v for k, v in values.items() if not k.startswith(leaderboard.TUNER_PREFIX)}
-                n = len([t for t in oracle.trials.values() if t.status != "RUNNING"]) + len(oracle.ongoing_trials)
-                console.trial_begin(n, tuner.planned_trials(), trial.trial_id, f" on {tuner_id}", hps,
-                                    tuner.trial_epochs(values), 0)
+                tuner.announce(trial, where=f" on {tuner_id}")
             return trial
 
         def end_trial(trial):
             self.show_progress(trial.trial_id)  # its last epoch, if the poll has not shown it yet
             end(trial)
-            self.write_leaderboard(trial.trial_id)
+            tuner.publish(trial.trial_id)
 
         oracle.create_trial, oracle.end_trial = create_trial, end_trial
 
@@ -223,17 +219,6 @@ class Chief:
         if progress and self.shown.get(trial_id) != progress["epoch"]:
             self.shown[trial_id] = progress["epoch"]
             self.console.epoch_end(progress["epoch"], progress["epochs"], progress["logs"], trial_id=trial_id)
-
-    def write_leaderboard(self, trial_id: str | None = None) -> list[dict]:
-        project = self.config.project_dir
-        rows = leaderboard.trial_rows(self.oracle, leaderboard.load_info(project))
-        leaderboard.write(project, rows)
-        row = next((r for r in rows if r["trial_id"] == trial_id), None)
-        if row is not None:
-            done = len([t for t in self.oracle.trials.values() if t.status not in ("RUNNING", "IDLE")])
-            self.console.trial_end(row, rows, done, self.tuner.planned_trials(), self.config.direction,
-                                   self.tuner.key_hps)
-        return rows
 
     def fail_trial_of(self, tuner_id: str, reason: str) -> None:
         """A worker is gone: its running trial is recorded as failed and it leaves the roster."""

@@ -33,6 +33,11 @@ def training_callbacks(monitor: str, mode: str, patience: int) -> list:
     ]
 
 
+def space_options(config: RunConfig) -> SpaceOptions:
+    """What a space's `build` needs besides hp; backbone weights matter to mobilenet only."""
+    return SpaceOptions(weights=config.weights if config.space == "mobilenet" else None)
+
+
 class FerHyperModel(kt.HyperModel):
     def __init__(self, config: RunConfig, options: SpaceOptions):
         super().__init__(name=config.space)

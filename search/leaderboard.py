@@ -31,6 +31,16 @@ def reason_of(trial) -> str:
     return message.splitlines()[-1] if message else ""
 
 
+def searched_values(values: dict) -> dict:
+    """A trial's hyperparameters without keras-tuner's own bookkeeping (`tuner/epochs` and the like)."""
+    return {k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}
+
+
+def trial_dir(project_dir: Path, trial_id: str) -> Path:
+    """keras-tuner's folder of a trial (trial.json, checkpoints); our per-trial files live there too."""
+    return Path(project_dir) / f"trial_{trial_id}"
+
+
 def trial_rows(oracle, info: dict) -> list[dict]:
     rows = []
     for trial_id, trial in sorted(oracle.trials.items()):
@@ -51,7 +61,7 @@ def trial_rows(oracle, info: dict) -> list[dict]:
             "round": values.get(f"{TUNER_PREFIX}round", ""),
             "reason": reason_of(trial) if trial.status in ("FAILED", "INVALID") else "",
         }
-        row.update({k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)})
+        row.update(searched_values(values))
         rows.append(row)
     return rows
 
@@ -96,7 +106,7 @@ def info_path(project_dir: Path, trial_id: str) -> Path:
     One file per trial, written by the process that ran it, so distributed workers never write
     the same file; the chief (or the only process) merges them into leaderboard.csv.
     """
-    return Path(project_dir) / f"trial_{trial_id}" / TRIAL_INFO_FILE
+    return trial_dir(project_dir, trial_id) / TRIAL_INFO_FILE
 
 
 def load_info(project_dir: Path) -> dict:
@@ -110,11 +120,11 @@ def save_trial_info(project_dir: Path, trial_id: str, info: dict) -> None:
 
 def save_progress(project_dir: Path, trial_id: str, progress: dict) -> None:
     """A worker's latest epoch of a running trial (keras-tuner tells the oracle only at the end)."""
-    atomic_write_text(Path(project_dir) / f"trial_{trial_id}" / PROGRESS_FILE, json.dumps(progress) + "\n")
+    atomic_write_text(trial_dir(project_dir, trial_id) / PROGRESS_FILE, json.dumps(progress) + "\n")
 
 
 def load_progress(project_dir: Path, trial_id: str) -> dict | None:
     try:
-        return json.loads((Path(project_dir) / f"trial_{trial_id}" / PROGRESS_FILE).read_text())
+        return json.loads((trial_dir(project_dir, trial_id) / PROGRESS_FILE).read_text())
     except (OSError, ValueError):
         return None

@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_run(run: str, top: int) -> tuple[RunConfig, list[dict]]:
-    """The run's config and its best `top` completed trials, or a one-line error."""
+def check_run(run: str, top: int) -> tuple[RunConfig, list[dict], list[dict]]:
+    """The run's config, its leaderboard rows and its completed trials best first; or a one-line error."""
     from search.leaderboard import read_csv
     folder = Path(run)
     if not folder.is_dir():
@@ -54,30 +54,14 @@ def check_run(run: str, top: int) -> tuple[RunConfig, list[dict]]:
         raise UserError(f"{folder}: not a search folder (no {CONFIG_FILE}); give tuner_runs/<project>")
     config = RunConfig.load(folder)
     config.runs_dir = str(folder.parent)  # the folder may have moved since the search
-    done = [r for r in read_csv(folder) if r["status"] == "COMPLETED" and r["objective"] != ""] \
-        if (folder / LEADERBOARD_FILE).is_file() else []
+    rows = read_csv(folder) if (folder / LEADERBOARD_FILE).is_file() else []
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
     if not done:
         raise UserError(f"{folder / LEADERBOARD_FILE}: no completed trial to report on")
     if top < 1 or top > len(done):
         raise UserError(f"--top {top}: {folder} has {len(done)} completed trial{'s' * (len(done) != 1)}")
     done.sort(key=lambda r: float(r["objective"]), reverse=config.direction == "max")
-    return config, done[:top]
-
-
-def open_checked_data(config: RunConfig, override: str | None):
-    """The search's data, refusing a folder whose arrays differ from those the search used."""
-    from fer.constants import META_FILE
-    from fer.dataset import Dataset
-    path = override or config.resolved.get("data_path")
-    if not path or not Path(path, META_FILE).is_file():
-        raise UserError(f"{Path(path or '?') / META_FILE}: not found; pass --data with the folder the search used")
-    ds = Dataset.open(path)
-    expected = config.resolved.get("data_meta")
-    if expected and ds.meta.get("sha256") != expected:
-        differ = sorted(k for k in expected if ds.meta.get("sha256", {}).get(k) != expected[k])
-        raise UserError(f"{Path(path) / META_FILE}: does not match the data the search used "
-                        f"({', '.join(differ)} differ); pass --data with the folder the search used")
-    return ds
+    return config, rows, done
 
 
 def evaluate(model, data: dict, batch: int, tta: bool) -> dict:
@@ -98,12 +82,9 @@ def evaluate(model, data: dict, batch: int, tta: bool) -> dict:
 
 
 def gradcam_maps(model, x, y, seed: int) -> dict | None:
-    import numpy as np
-
     from fer.gradcam import gradcam
-    rng = np.random.default_rng(seed)
-    index = np.concatenate([rng.choice(np.flatnonzero(y == c), size=min(GRADCAM_PER_CLASS, int((y == c).sum())),
-                                       replace=False) for c in np.unique(y)])
+    from search.report_writer import sample_per_class
+    index = sample_per_class(y, GRADCAM_PER_CLASS, seed)
     try:
         pred = model.predict(x[index], verbose=0).argmax(axis=1)
         return {"index": index, "maps": gradcam(model, x[index], pred)}
@@ -120,12 +101,14 @@ def report_run(run: str, args, console) -> dict:
     from fer.cache import atomic_dir
     from search import report_writer as w
     from search.console import hp_text
-    from search.importance import importance, typed_rows
-    from search.leaderboard import hp_columns, read_csv
+    from search.importance import importance, typed_rows, varied
+    from search.leaderboard import hp_columns
     from search.retrain import retrain
+    from search.run import open_search_data
 
-    config, best = check_run(run, args.top)
-    ds = open_checked_data(config, args.data)
+    config, rows, done = check_run(run, args.top)
+    best = done[:args.top]
+    ds = open_search_data(config, args.data, "pass --data with the folder the search used")
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
     keras.mixed_precision.set_global_policy(config.resolved.get("precision", {}).get("policy", "float32"))
     project = config.project_name
@@ -146,8 +129,6 @@ def report_run(run: str, args, console) -> dict:
         console.model_end(f"{winner.name}: test accuracy {entry['test']['accuracy']:.4f}, macro-F1 "
                           f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s)")
         del model
-    rows = read_csv(config.project_dir)
-    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
     hps = hp_columns(done)
     trials = typed_rows(done, hps)
     weights = importance(trials, hps, seed=config.seed)
@@ -163,7 +144,7 @@ def report_run(run: str, args, console) -> dict:
         w.write_json(tmp / "report_config.json", {"run": run, "search_config": str(config.project_dir / CONFIG_FILE),
                                                   **{k: getattr(args, k) for k in REPORT_ARGS}})
         figs = w.shared_figures(tmp, models)
-        plot_hps = [h for h in hps if len({str(t[h]) for t in trials}) > 1]
+        plot_hps = varied(trials, hps)
         if plot_hps:
             from fer.report_plots import grouped_bars, hp_scatter
             hp_scatter(tmp / "objective_vs_hp.png", trials, plot_hps, config.objective)
@@ -201,7 +182,7 @@ def report_run(run: str, args, console) -> dict:
 
 def existing_report(run: str, args) -> dict | None:
     """A run's report from an earlier `--run`, if it covers the winners asked for."""
-    config, _ = check_run(run, 1)
+    config, _, _ = check_run(run, 1)
     path = Path(args.reports_dir) / config.project_name / METRICS_FILE
     if not path.is_file():
         return None

@@ -71,6 +71,13 @@ def shared_figures(folder: Path, models: list[dict]) -> list[tuple[str, str]]:
             ("per_class_f1.png", "Per-class F1 of each model on the test split")]
 
 
+def sample_per_class(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Indices of up to `per_class` random images of each class present, in class order."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), size=min(per_class, int((y == c).sum())), replace=False)
+                           for c in np.unique(y)])
+
+
 def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np.ndarray, cams: dict | None,
                   seed: int = 0) -> list[tuple[str, str]]:
     """Confusion matrices, learning curves, sample predictions, confident mistakes, Grad-CAM."""
@@ -82,9 +89,7 @@ def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np
         figs.append((file, f"{name}: confusion matrix ({label})"))
     plots.learning_curves(folder / f"curves_{name}.png", m["history"], f"{name}: learning curves")
     figs.append((f"curves_{name}.png", f"{name}: loss and accuracy per epoch"))
-    rng = np.random.default_rng(seed)
-    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), size=min(3, int((y == c).sum())), replace=False)
-                           for c in range(len(CLASS_NAMES)) if (y == c).any()])
+    pick = sample_per_class(y, 3, seed)
     caption = lambda i: f"{CLASS_NAMES[y[i]]}→{CLASS_NAMES[pred[i]]} {probs[i, pred[i]]:.2f}"  # noqa: E731
     plots.image_grid(folder / f"samples_{name}.png", x[pick], [caption(i) for i in pick],
                      f"{name}: sample test predictions (true→predicted, confidence)", columns=7,

@@ -19,9 +19,9 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.errors import UserError
 from search.config import RunConfig
-from search.hypermodel import training_callbacks
-from search.leaderboard import TUNER_PREFIX
-from spaces import SpaceOptions, get_space
+from search.hypermodel import space_options, training_callbacks
+from search.leaderboard import searched_values, trial_dir
+from spaces import get_space
 from spaces.common import class_weights
 
 TRAIN_ON = ("train", "train+val")
@@ -46,7 +46,7 @@ class Winner:
 
 
 def trial_record(project_dir: Path, trial_id: str) -> dict:
-    path = Path(project_dir) / f"trial_{trial_id}" / "trial.json"
+    path = trial_dir(project_dir, trial_id) / "trial.json"
     if not path.is_file():
         raise UserError(f"{path}: missing; the leaderboard lists trial {trial_id} but its record is gone")
     return json.loads(path.read_text())
@@ -67,10 +67,6 @@ class EpochProgress(keras.callbacks.Callback):
         self.report(epoch + 1, {k: float(v) for k, v in (logs or {}).items()})
 
 
-def options_for(config: RunConfig) -> SpaceOptions:
-    return SpaceOptions(weights=config.weights if config.space == "mobilenet" else None)
-
-
 def _save_atomic(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     absl = logging.getLogger("absl")
@@ -88,11 +84,11 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     """Train one winner from scratch and save it; returns the record and the trained model."""
     record = trial_record(config.project_dir, trial_id)
     hp = trial_hyperparameters(record)
-    values = {k: v for k, v in hp.values.items() if not k.startswith(TUNER_PREFIX)}
+    values = searched_values(hp.values)
     best_step = int(record.get("best_step") or 0)
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed + rank)
-    model = get_space(config.space).build(hp, options_for(config))
+    model = get_space(config.space).build(hp, space_options(config))
     (x, y), (xv, yv) = data["train"], data["val"]
     name = f"rank{rank}-trial{trial_id}"
     models_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -78,6 +79,27 @@ def open_data(spec: str):
     return Dataset.open(ensure_demo() if spec == DEMO_SOURCE else spec)
 
 
+def open_search_data(config: RunConfig, override: str | None, hint: str):
+    """The data a search used (config.json), refusing a folder whose arrays hash differently."""
+    from fer.constants import META_FILE
+    path = override or config.resolved.get("data_path")
+    if not path or not Path(path, META_FILE).is_file():
+        raise UserError(f"{Path(path or '?') / META_FILE}: not found; {hint}")
+    ds = open_data(path)
+    expected = config.resolved.get("data_meta")
+    if expected and ds.meta.get("sha256") != expected:
+        differ = sorted(k for k in expected if ds.meta.get("sha256", {}).get(k) != expected[k])
+        raise UserError(f"{Path(path) / META_FILE}: does not match the data the search used "
+                        f"({', '.join(differ)} differ); {hint}")
+    return ds
+
+
+def train_and_val(ds) -> tuple:
+    """The train and validation arrays in memory (the test split is never loaded by a search)."""
+    (x_train, y_train), (x_val, y_val) = ((x[:], y[:]) for x, y in (ds.split("train"), ds.split("val")))
+    return x_train, y_train, x_val, y_val
+
+
 def prepare_project(config: RunConfig) -> bool:
     """Check --overwrite/--resume against what exists; returns keras-tuner's overwrite flag."""
     exists = (config.project_dir / "oracle.json").is_file() or (config.project_dir / CONFIG_FILE).is_file()
@@ -108,17 +130,17 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     from fer.cache import atomic_write_text
     from search.precision import choose
     from search.tuners import make_tuner
+    from search.hypermodel import space_options
     from spaces import SpaceOptions, get_space
     from spaces.mobilenet import check_weights, weights_label
 
     ds = open_data(config.data)
-    x_train, y_train = (a[:] for a in ds.split("train"))
-    x_val, y_val = (a[:] for a in ds.split("val"))
-    weights = config.weights if config.space == "mobilenet" else None
+    x_train, y_train, x_val, y_val = train_and_val(ds)
+    options = space_options(config)
+    weights = options.weights
     if config.space == "mobilenet":
         check_weights(weights)
     overwrite = prepare_project(config)
-    options = SpaceOptions(weights=weights)
     space = get_space(config.space)
     precision = choose(config.precision, config.space, lambda hp: space.build(hp, SpaceOptions(weights=None)),
                        options.input_shape, config.runs_dir)
@@ -173,7 +195,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
 def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> None:
     """Serve the oracle; with --workers, start the local workers first and stop them at the end."""
     from search.distributed import Chief, start_workers, stop_workers
-    chief = Chief(tuner, console)
+    chief = Chief(tuner)
     if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
         chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
     workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
@@ -216,19 +238,15 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
     import keras
 
     from search.console import PlainConsole
-    from search.hypermodel import FerHyperModel
+    from search.hypermodel import FerHyperModel, space_options
     from search.distributed import RECYCLE_EXIT
     from search.tuners import Recycle, make_tuner
-    from spaces import SpaceOptions, get_space
-    ds = open_data(config.resolved.get("data_path", config.data))
-    if ds.meta["sha256"] != config.resolved.get("data_meta"):
-        raise UserError(f"{ds.path}/meta.json: not the data the chief searches on; give this machine the same data")
-    x_train, y_train = (a[:] for a in ds.split("train"))
-    x_val, y_val = (a[:] for a in ds.split("val"))
+    from spaces import get_space
+    ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
+    x_train, y_train, x_val, y_val = train_and_val(ds)
     keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
     keras.utils.set_random_seed(config.seed)
-    tuner = make_tuner(config, FerHyperModel(config, SpaceOptions(
-        weights=config.weights if config.space == "mobilenet" else None)), overwrite=False)
+    tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
     labels = {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}
     tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
                           labels, writes_leaderboard=False)

@@ -52,12 +52,11 @@ class ReportingMixin:
         self.steps = max(1, math.ceil(n_train / config.batch_size))
         self.writes_leaderboard = writes_leaderboard
         self.recycle_after, self.trials_run = None, 0
+        self.trial_start, self.epochs_run = time.perf_counter(), 0
 
     def pre_create_trial(self):
         if self.recycle_after and self.trials_run >= self.recycle_after:
             raise Recycle()
-        self.trial_start = time.perf_counter()
-        self.epochs_run = 0
 
     def planned_trials(self) -> int | None:
         oracle = self.oracle
@@ -76,17 +75,33 @@ class ReportingMixin:
             return values[f"{TUNER_PREFIX}epochs"] - values.get(f"{TUNER_PREFIX}initial_epoch", 0)
         return self.fer_config.max_epochs
 
+    def announce(self, trial, where: str = "", steps: int = 0) -> None:
+        """Tell the console a trial began: its number, id, place in Hyperband and hyperparameters.
+
+        Called by this tuner for its own trials, and by a distributed chief for its workers'.
+        """
+        values = trial.hyperparameters.values
+        if f"{TUNER_PREFIX}bracket" in values:
+            where += f", bracket {values[TUNER_PREFIX + 'bracket']} round {values[TUNER_PREFIX + 'round']}"
+        n = "?"  # a worker's oracle is the chief's, out of reach
+        if self.writes_leaderboard:
+            n = len([t for t in self.oracle.trials.values() if t.status != "RUNNING"]) + len(self.oracle.ongoing_trials)
+        self.console.trial_begin(n, self.planned_trials(), trial.trial_id, where,
+                                 leaderboard.searched_values(values), self.trial_epochs(values), steps)
+
+    def publish(self, trial_id: str) -> None:
+        """Rewrite leaderboard.csv from the oracle and per-trial records; show the trial's result."""
+        project = self.fer_config.project_dir
+        rows = leaderboard.trial_rows(self.oracle, leaderboard.load_info(project))
+        leaderboard.write(project, rows)
+        done = len([t for t in self.oracle.trials.values() if t.status not in ("RUNNING", "IDLE")])
+        row = next(r for r in rows if r["trial_id"] == trial_id)
+        self.console.trial_end(row, rows, done, self.planned_trials(), self.fer_config.direction, self.key_hps)
+
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self.trial_start, self.epochs_run = time.perf_counter(), 0
-        values = trial.hyperparameters.values
-        where = ""
-        if f"{TUNER_PREFIX}bracket" in values:
-            where = f", bracket {values[TUNER_PREFIX + 'bracket']} round {values[TUNER_PREFIX + 'round']}"
-        hps = {k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}
-        n = len([t for t in self.oracle.trials.values() if t.status != "RUNNING"]) + 1 if self.writes_leaderboard else "?"
-        self.console.trial_begin(n, self.planned_trials(), trial.trial_id, where, hps,
-                                 self.trial_epochs(values), self.steps)
+        self.announce(trial, steps=self.steps)
 
     def on_batch_end(self, trial, model, batch, logs=None):
         self.console.batch(batch + 1)
@@ -105,18 +120,13 @@ class ReportingMixin:
         release_memory()  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
                 "pid": os.getpid(), "rss_mb": rss_mb(), "ended": time.time(), **self.labels}
-        project = self.fer_config.project_dir
-        leaderboard.save_trial_info(project, trial.trial_id, info)  # before the oracle hears of the end
+        leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
         self.trials_run += 1
-        if not self.writes_leaderboard:
+        if self.writes_leaderboard:
+            self.publish(trial.trial_id)
+        else:
             self.console.line(f"trial {trial.trial_id} {trial.status} ({seconds:.0f} s)")
-            return
-        rows = leaderboard.trial_rows(self.oracle, leaderboard.load_info(project))
-        leaderboard.write(project, rows)
-        done = len([t for t in self.oracle.trials.values() if t.status not in ("RUNNING", "IDLE")])
-        row = next(r for r in rows if r["trial_id"] == trial.trial_id)
-        self.console.trial_end(row, rows, done, self.planned_trials(), self.fer_config.direction, self.key_hps)
 
 
 class FerHyperband(ReportingMixin, kt.Hyperband):
