@@ -189,6 +189,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1
+    console.line(f"next: python -m search.report --run {config.project_dir}   (retrain the winners, test once)")
     return 0
 
 
