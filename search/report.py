@@ -99,6 +99,7 @@ def report_run(run: str, args, console) -> dict:
     import numpy as np
 
     from fer.cache import atomic_dir
+    from search import memory
     from search import report_writer as w
     from search.console import hp_text
     from search.importance import importance, typed_rows, varied
@@ -116,6 +117,7 @@ def report_run(run: str, args, console) -> dict:
     for rank, row in enumerate(best, start=1):
         label = f"rank {rank}/{len(best)} (trial {row['trial_id']})"
         console.model_begin(label, args.epochs or config.max_epochs)
+        mark = memory.mark()
         winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / project,
                                 epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch)
         result = evaluate(model, data, config.batch_size, args.tta)
@@ -129,6 +131,7 @@ def report_run(run: str, args, console) -> dict:
         console.model_end(f"{winner.name}: test accuracy {entry['test']['accuracy']:.4f}, macro-F1 "
                           f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s)")
         del model
+        memory.release(mark)  # each winner's weights go before the next one trains
     hps = hp_columns(done)
     trials = typed_rows(done, hps)
     weights = importance(trials, hps, seed=config.seed)

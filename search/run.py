@@ -124,7 +124,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     import keras
 
-    from search import leaderboard
+    from search import leaderboard, memory
     from search.console import make_console
     from search.hypermodel import FerHyperModel
     from fer.cache import atomic_write_text
@@ -145,13 +145,13 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     precision = choose(config.precision, config.space, lambda hp: space.build(hp, SpaceOptions(weights=None)),
                        options.input_shape, config.runs_dir)
     keras.mixed_precision.set_global_policy(precision["policy"])
-    keras.utils.set_random_seed(config.seed)
 
     labels = {"weights": weights_label(weights) if config.space == "mobilenet" else "", "precision": precision["policy"]}
+    backend = keras.backend.backend()
     config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
                        "precision": precision, "weights": labels["weights"], "keras": keras.__version__,
-                       "backend": keras.backend.backend(), "train_images": int(len(y_train)),
-                       "val_images": int(len(y_val))}
+                       "backend": backend, "tf_cpu_allocator": memory.allocator() if backend == "tensorflow" else None,
+                       "train_images": int(len(y_train)), "val_images": int(len(y_val))}
     workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
     distributed = bool(workers or listen)
     if distributed:
@@ -246,7 +246,6 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
     ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
     x_train, y_train, x_val, y_val = train_and_val(ds)
     keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
-    keras.utils.set_random_seed(config.seed)
     tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
     labels = {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}
     tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),

@@ -4,42 +4,20 @@ The oracle and the tuner stay keras-tuner's own (that is what makes --resume and
 search work); the mixin only observes: it times each trial, counts its epochs, rewrites
 leaderboard.csv after every trial and feeds the console.
 """
-import ctypes
-import gc
 import math
 import os
 import time
 
+import keras
 import keras_tuner as kt
 
-from search import leaderboard
+from search import leaderboard, memory
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.leaderboard import TUNER_PREFIX
 
 
 class Recycle(Exception):
     """Raised in a worker that has run its `recycle_after` trials: it exits and the chief restarts it."""
-
-
-def rss_mb() -> float | None:
-    try:
-        with open("/proc/self/statm") as f:
-            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
-    except (OSError, ValueError):
-        return None
-
-
-def release_memory() -> None:
-    """Return the last trial's freed memory to the OS, so resident memory stays flat.
-
-    Trials build models of different sizes; glibc keeps freed heap for reuse, and after a large
-    model the process would otherwise stay at that high-water mark for the rest of the search.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
 
 
 class ReportingMixin:
@@ -53,6 +31,7 @@ class ReportingMixin:
         self.writes_leaderboard = writes_leaderboard
         self.recycle_after, self.trials_run = None, 0
         self.trial_start, self.epochs_run = time.perf_counter(), 0
+        self.memory_mark = memory.mark()
 
     def pre_create_trial(self):
         if self.recycle_after and self.trials_run >= self.recycle_after:
@@ -101,6 +80,7 @@ class ReportingMixin:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self.trial_start, self.epochs_run = time.perf_counter(), 0
+        self.memory_mark = memory.mark()
         self.announce(trial, steps=self.steps)
 
     def on_batch_end(self, trial, model, batch, logs=None):
@@ -117,9 +97,9 @@ class ReportingMixin:
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
-        release_memory()  # the trial's model is garbage by now; measure what stays
+        memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
-                "pid": os.getpid(), "rss_mb": rss_mb(), "ended": time.time(), **self.labels}
+                "pid": os.getpid(), "rss_mb": memory.rss_mb(), "ended": time.time(), **self.labels}
         leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
         self.trials_run += 1
@@ -142,6 +122,13 @@ class FerRandom(ReportingMixin, kt.RandomSearch):
 
 
 def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
+    """The configured keras-tuner tuner, seeded.
+
+    Python's, NumPy's and the backend's generators are seeded first: keras-tuner takes seed 0 (our
+    default) as "no seed" and draws one from Python's global generator, so without this the same
+    --seed would not give the same hyperparameters.
+    """
+    keras.utils.set_random_seed(config.seed)
     objective = kt.Objective(config.objective, direction=config.direction)
     common = dict(objective=objective, seed=config.seed, directory=config.runs_dir,
                   project_name=config.project_name, overwrite=overwrite,

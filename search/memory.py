@@ -1,0 +1,107 @@
+"""Keep resident memory flat across trials: give back what a finished trial leaves behind.
+
+Three things held on to a trial's memory on the TensorFlow backend after its model was garbage:
+
+- oneDNN's allocator. With oneDNN on (TensorFlow's default on x86), large tensors come from a
+  BFC pool that grows by doubling regions to the largest trial seen and never shrinks: one
+  3-block, 64-filter cnn trial left 512 MB in it for the rest of the search. The pool exists
+  for speed inside one model; a search builds a different model every trial. `TF_ONEDNN_USE_
+  SYSTEM_ALLOCATOR=1` hands those tensors to malloc, which frees them. It must be set before
+  TensorFlow's first allocation, so `search/__init__.py` calls `prefer_system_allocator()`; an
+  explicit setting in the environment wins (bench/bench_search.py allocator measures both).
+  Plain glibc would then serve each tensor over 32 MB (one 64x48x48x64 activation is 37.7 MB)
+  with a fresh mmap every step and pay its page faults again: training ran 10-40% slower. So
+  large blocks are kept in the heap instead (`M_MMAP_MAX` 0) and the heap is not trimmed during
+  a trial (`M_TRIM_THRESHOLD`), where they are reused step after step as in the pool; `release`
+  trims it once the trial is over.
+- TensorFlow's process-wide gradient registry. Keras's optimizer sums gradients through the
+  default distribution strategy's `all_reduce`, which wraps them in `tf.custom_gradient`. Inside
+  a traced train step that registers a uniquely named gradient function ("CustomGradient-N") and
+  never removes it. Its closure holds the traced graph, whose captures hold the model's and the
+  optimizer's variables, so every trial's weights and Adam slots stayed resident: about 25 MB
+  per fit for a 2M-parameter CNN, more for bigger models. A registration is used only while that
+  train step is traced, so forgetting those a trial made, once it is over, is safe.
+- glibc's heap, which keeps freed memory for reuse unless trimmed.
+
+`mark()` before a trial and `release(mark)` after it handle the last two. Other backends keep
+none of these: there the registry part is a no-op.
+"""
+import ctypes
+import gc
+import os
+
+SYSTEM_ALLOCATOR_ENV = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"  # tf.custom_gradient's names in graph mode
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+TRIM_THRESHOLD = 2**31 - 1  # (mallopt takes a C int) no trimming during a trial; `release` trims after it
+
+
+def prefer_system_allocator() -> None:
+    """Let TensorFlow's oneDNN allocator return large tensors to the system (see above)."""
+    os.environ.setdefault(SYSTEM_ALLOCATOR_ENV, "1")
+    if allocator() == "system":
+        keep_large_blocks_in_heap()
+
+
+def keep_large_blocks_in_heap() -> bool:
+    """Serve large blocks from glibc's heap, untrimmed until `release`; False where not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
+
+
+def allocator() -> str:
+    """What this process uses for large tensors on TensorFlow's CPU, for the run's record."""
+    return "system" if os.environ.get(SYSTEM_ALLOCATOR_ENV, "0").lower() in ("1", "true") else "onednn-bfc"
+
+
+def rss_mb() -> float | None:
+    """This process's resident memory in MB (Linux), or None where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError):
+        return None
+
+
+def _tf_gradient_registry() -> dict | None:
+    """TensorFlow's registry of gradient functions by name; None on other backends or if it moved."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        return None
+    try:
+        from tensorflow.python.framework import ops  # private: no public API removes a gradient
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return None
+    return registry if isinstance(registry, dict) else None
+
+
+def custom_gradients() -> frozenset[str]:
+    """Names of the tf.custom_gradient functions registered so far in this process."""
+    registry = _tf_gradient_registry()
+    return frozenset(k for k in registry or () if k.startswith(CUSTOM_GRADIENT_PREFIX))
+
+
+def mark() -> frozenset[str]:
+    """What is registered now; pass it to `release` after the trial."""
+    return custom_gradients()
+
+
+def release(since: frozenset[str]) -> int:
+    """Forget the custom gradients registered after `since`, collect garbage and trim the heap.
+
+    Returns how many registrations were forgotten.
+    """
+    registry = _tf_gradient_registry()
+    stale = [k for k in custom_gradients() - since] if registry is not None else []
+    for name in stale:
+        registry.pop(name, None)
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+    return len(stale)
