@@ -11,15 +11,8 @@ import numpy as np
 from fer.constants import IMAGE_SHAPE, NUM_CLASSES
 from fer.metrics import MacroF1
 from fer.scaling import scaling_layer
+from spaces.augment import AUGMENT_LEVELS, augmentation
 
-AUGMENT_LEVELS = ("off", "light", "medium", "strong")
-# (rotation as a fraction of a full turn, translation, zoom, contrast) per level; all with
-# horizontal flips. Faces are upright and centred, so even "strong" stays mild.
-AUGMENT_PARAMS = {
-    "light": (0.03, 0.05, 0.05, 0.1),
-    "medium": (0.06, 0.10, 0.10, 0.2),
-    "strong": (0.10, 0.15, 0.20, 0.3),
-}
 CLASS_WEIGHTING = ("none", "balanced", "sqrt")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
@@ -38,14 +31,7 @@ def inputs_scaled(hp, options: SpaceOptions, augment_default: str = "off"):
     x = scaling_layer()(inputs)
     level = hp.Choice("augment", AUGMENT_LEVELS, default=augment_default)
     if level != "off":
-        rot, shift, zoom, contrast = AUGMENT_PARAMS[level]
-        x = keras.Sequential([
-            keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomRotation(rot, fill_mode="reflect"),
-            keras.layers.RandomTranslation(shift, shift, fill_mode="reflect"),
-            keras.layers.RandomZoom(zoom, fill_mode="reflect"),
-            keras.layers.RandomContrast(contrast, value_range=(0, 1)),
-        ], name=f"augment_{level}")(x)
+        x = augmentation(level)(x)
     return inputs, x
 
 

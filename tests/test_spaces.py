@@ -108,14 +108,3 @@ def test_class_weights_modes():
     bal = class_weights("balanced", y, 3)
     assert bal[1] == pytest.approx(100 / (3 * 5)) and bal[0] == pytest.approx(100 / 240)
     assert class_weights("sqrt", y, 3)[1] == pytest.approx(np.sqrt(100 / 15))
-
-
-def test_augmentation_is_inactive_at_inference():
-    hp = kt.HyperParameters()
-    hp.Fixed("augment", "strong")
-    model = get_space("baseline").build(hp, OPTIONS)
-    x = np.random.default_rng(1).integers(0, 256, size=(4, 48, 48, 1), dtype=np.uint8)
-    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
-    aug = model.get_layer("augment_strong")
-    scaled = x.astype("float32") / 255
-    assert not np.allclose(aug(scaled, training=True), scaled)
