@@ -6,8 +6,9 @@
             process replaced every K trials.
   allocator the price of flat memory: seconds per training step of each space's default model
             (cnn also under mixed_bfloat16) with TensorFlow's oneDNN BFC pool, with the system
-            allocator as search.memory sets it up, and with the system allocator on glibc's own
-            thresholds, each in its own process: goal, system/BFC <= 1.05.
+            allocator as search.memory sets it up, and with the system allocator on glibc's
+            defaults, each in its own process, with all threads and with one pinned thread (a
+            distributed worker's --threads 1): goal, system/BFC <= 1.05.
 
     python bench/bench_memory.py memory|memory-recycled|allocator [--trials N] [--data DIR]
 """
@@ -26,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from fer.dataset import Dataset  # noqa: E402
 from fer.prepare import ensure_demo  # noqa: E402
-from search.memory import M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, rss_mb  # noqa: E402
+from search.memory import M_ARENA_MAX, M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, rss_mb  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 
 
@@ -72,21 +73,29 @@ def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> 
           f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
 
 
-# name: (TF_ONEDNN_USE_SYSTEM_ALLOCATOR, keep large blocks in glibc's heap as search.memory does)
-ALLOCATORS = {"onednn-bfc": ("0", False), "system": ("1", True), "system+mmap": ("1", False)}
-STEP_CASES = (("baseline", "float32"), ("cnn", "float32"), ("cnn", "mixed_bfloat16"), ("mobilenet", "float32"))
+# name: (TF_ONEDNN_USE_SYSTEM_ALLOCATOR, glibc set up as search.memory does it)
+ALLOCATORS = {"onednn-bfc": ("0", False), "system": ("1", True), "system+glibc": ("1", False)}
+STEP_CASES = {  # threads (None: the machine's default) -> (space, policy) cases
+    None: (("baseline", "float32"), ("cnn", "float32"), ("cnn", "mixed_bfloat16"), ("mobilenet", "float32")),
+    1: (("cnn", "float32"), ("mobilenet", "float32")),  # a distributed worker with --threads 1
+}
 
 
-def step_times(heap: bool) -> None:
+def step_times(heap: bool, threads: int | None) -> None:
     """In a child process whose allocator the parent chose: one line of seconds per step per case."""
     import ctypes
 
     from search.precision import time_steps
-    if not heap:  # undo search.memory's heap setting: glibc's own thresholds at their maximum
+    if not heap:  # undo search.memory's setup: glibc's defaults, its mmap thresholds at their maximum
         libc = ctypes.CDLL("libc.so.6")
-        for param, value in ((-4, 65536), (-3, 32 * 2**20), (M_TRIM_THRESHOLD, 64 * 2**20)):
+        for param, value in ((M_ARENA_MAX, 8 * os.cpu_count()), (-4, 65536), (-3, 32 * 2**20),
+                             (M_TRIM_THRESHOLD, 64 * 2**20)):
             libc.mallopt(param, value)
-    for space, policy in STEP_CASES:
+    if threads:  # as a distributed worker: its threads, pinned
+        from search.distributed import limit_threads
+        limit_threads(threads)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+    for space, policy in STEP_CASES[threads]:
         build = get_space(space).build
         seconds = min(time_steps(lambda hp: build(hp, SpaceOptions(weights=None)), policy, SpaceOptions().input_shape,
                                  batch=64, warmup=3, steps=10) for _ in range(2))
@@ -95,25 +104,28 @@ def step_times(heap: bool) -> None:
 
 def allocator(rounds: int = 2) -> None:
     """Alternate the allocators `rounds` times, each in a fresh process; keep each case's best."""
-    best, rss = {}, {}
+    best = {}
     for _ in range(rounds):
-        for name, (value, heap) in ALLOCATORS.items():
-            env = {**os.environ, SYSTEM_ALLOCATOR_ENV: value, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            cmd = [sys.executable, __file__, "step-times"] + ([] if heap else ["--plain-glibc"])
-            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-            for line in out.splitlines():
-                space, policy, seconds, mb = line.split()
-                key = (space, policy, name)
-                best[key] = min(best.get(key, float("inf")), float(seconds))
-                rss[name] = max(rss.get(name, 0.0), float(mb))
+        for threads in STEP_CASES:
+            for name, (value, heap) in ALLOCATORS.items():
+                env = {**os.environ, SYSTEM_ALLOCATOR_ENV: value, "TF_CPP_MIN_LOG_LEVEL": "3"}
+                cmd = [sys.executable, __file__, "step-times"] + ([] if heap else ["--plain-glibc"])
+                cmd += ["--threads", str(threads)] if threads else []
+                out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+                for line in out.splitlines():
+                    space, policy, seconds, _ = line.split()
+                    key = (threads, space, policy, name)
+                    best[key] = min(best.get(key, float("inf")), float(seconds))
     print(f"seconds per training step (batch 64, best of {2 * rounds}) of each space's default model:")
-    print(f"  {'':25s}" + "".join(f"{name:>14s}" for name in ALLOCATORS) + "   system/BFC")
+    print(f"  {'':43s}" + "".join(f"{name:>14s}" for name in ALLOCATORS) + "   system/BFC")
     worst = 0.0
-    for space, policy in STEP_CASES:
-        row = [best[(space, policy, name)] for name in ALLOCATORS]
-        worst = max(worst, row[1] / row[0])
-        print(f"  {space:9s} {policy:15s}" + "".join(f"{v:14.4f}" for v in row) + f"   {row[1] / row[0]:10.3f}")
-    print("  RSS after the last case (MB): " + ", ".join(f"{n} {rss[n]:.0f}" for n in ALLOCATORS))
+    for threads, cases in STEP_CASES.items():
+        for space, policy in cases:
+            row = [best[(threads, space, policy, name)] for name in ALLOCATORS]
+            worst = max(worst, row[1] / row[0])
+            where = f"{threads} thread, pinned" if threads else "all threads"
+            print(f"  {space:9s} {policy:15s} {where:17s}" + "".join(f"{v:14.4f}" for v in row)
+                  + f"   {row[1] / row[0]:10.3f}")
     print(f"worst ratio system/BFC = {worst:.3f} (goal <= 1.05): {'PASS' if worst <= 1.05 else 'FAIL'}")
 
 
@@ -122,11 +134,12 @@ def main() -> int:
     p.add_argument("which", choices=["memory", "memory-recycled", "allocator", "step-times"])
     p.add_argument("--trials", type=int, default=20, help="memory: number of trials")
     p.add_argument("--recycle-after", type=int, default=5, help="memory-recycled: trials per worker process")
-    p.add_argument("--plain-glibc", action="store_true", help=argparse.SUPPRESS)  # step-times: glibc's own thresholds
+    p.add_argument("--plain-glibc", action="store_true", help=argparse.SUPPRESS)  # step-times: glibc's defaults
+    p.add_argument("--threads", type=int, help=argparse.SUPPRESS)  # step-times: as a worker with --threads
     p.add_argument("--data", help="prepared folder (default: the demo data)")
     args = p.parse_args()
     if args.which in ("allocator", "step-times"):  # random inputs: no data needed
-        allocator() if args.which == "allocator" else step_times(heap=not args.plain_glibc)
+        allocator() if args.which == "allocator" else step_times(heap=not args.plain_glibc, threads=args.threads)
         return 0
     data = args.data or str(ensure_demo(ROOT / "data" / "demo"))
     if args.which == "memory":

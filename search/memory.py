@@ -8,12 +8,15 @@ Three things held on to a trial's memory on the TensorFlow backend after its mod
   for speed inside one model; a search builds a different model every trial. `TF_ONEDNN_USE_
   SYSTEM_ALLOCATOR=1` hands those tensors to malloc, which frees them. It must be set before
   TensorFlow's first allocation, so `search/__init__.py` calls `prefer_system_allocator()`; an
-  explicit setting in the environment wins (bench/bench_search.py allocator measures both).
-  Plain glibc would then serve each tensor over 32 MB (one 64x48x48x64 activation is 37.7 MB)
-  with a fresh mmap every step and pay its page faults again: training ran 10-40% slower. So
-  large blocks are kept in the heap instead (`M_MMAP_MAX` 0) and the heap is not trimmed during
-  a trial (`M_TRIM_THRESHOLD`), where they are reused step after step as in the pool; `release`
-  trims it once the trial is over.
+  explicit setting in the environment wins (bench/bench_memory.py allocator measures the choice).
+  Plain glibc would then hand memory back to the kernel and fault it in again every step: each
+  tensor over 32 MB (one 64x48x48x64 activation is 37.7 MB) gets a fresh mmap, and the heaps of
+  the per-thread arenas TensorFlow's threads allocate from are unmapped whole whenever they empty,
+  whatever the trim threshold (a one-thread trial took 1.2-1.5 million page faults instead of
+  180 thousand and ran twice as long). So all threads share the main arena (`M_ARENA_MAX` 1),
+  large blocks come from its heap too (`M_MMAP_MAX` 0), and that heap is not trimmed during a
+  trial (`M_TRIM_THRESHOLD`): blocks are reused step after step, as in the pool, and `release`
+  trims the heap once the trial is over.
 - TensorFlow's process-wide gradient registry. Keras's optimizer sums gradients through the
   default distribution strategy's `all_reduce`, which wraps them in `tf.custom_gradient`. Inside
   a traced train step that registers a uniquely named gradient function ("CustomGradient-N") and
@@ -32,22 +35,31 @@ import os
 
 SYSTEM_ALLOCATOR_ENV = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
 CUSTOM_GRADIENT_PREFIX = "CustomGradient-"  # tf.custom_gradient's names in graph mode
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parameters (malloc.h)
 TRIM_THRESHOLD = 2**31 - 1  # (mallopt takes a C int) no trimming during a trial; `release` trims after it
 
 
 def prefer_system_allocator() -> None:
-    """Let TensorFlow's oneDNN allocator return large tensors to the system (see above)."""
+    """Let TensorFlow's oneDNN allocator return large tensors to the system (see above).
+
+    Importing Keras picks the backend but starts no TensorFlow allocation, so this still comes first.
+    """
+    import keras
+    if keras.backend.backend() != "tensorflow":  # the other backends' allocators are left alone
+        return
     os.environ.setdefault(SYSTEM_ALLOCATOR_ENV, "1")
     if allocator() == "system":
         keep_large_blocks_in_heap()
 
 
+HEAP_SETTINGS = ((M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
 def keep_large_blocks_in_heap() -> bool:
-    """Serve large blocks from glibc's heap, untrimmed until `release`; False where not glibc."""
+    """Serve all blocks from glibc's main heap, untrimmed until `release`; False where not glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        return all([bool(libc.mallopt(param, value)) for param, value in HEAP_SETTINGS])
     except (OSError, AttributeError):
         return False
 

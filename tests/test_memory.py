@@ -75,6 +75,7 @@ def test_large_tensors_go_back_to_the_system_after_use():
     assert mmapped_in_use_mb() - before < 16  # the BFC pool would keep 64 MB or more
 
 
+@needs_tf
 def test_an_explicit_allocator_setting_wins(monkeypatch):
     monkeypatch.setenv(memory.SYSTEM_ALLOCATOR_ENV, "0")
     memory.prefer_system_allocator()
