@@ -27,8 +27,16 @@ import numpy as np  # noqa: E402
 
 from fer.dataset import Dataset  # noqa: E402
 from fer.prepare import ensure_demo  # noqa: E402
-from search.memory import M_ARENA_MAX, M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, rss_mb  # noqa: E402
+from search.memory import M_ARENA_MAX, M_MMAP_MAX, M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, glibc, rss_mb  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
+
+
+def print_flatness(after: list, what: str) -> None:
+    """The goal's verdict: RSS after the last trial within 15% of that after the third."""
+    print(f"  {what} after each trial (MB): " + " ".join(f"{m:.0f}" for m in after))
+    ratio = after[-1] / after[2]
+    print(f"RSS after trial {len(after)} / after trial 3 = {after[-1]:.0f} / {after[2]:.0f} MB = {ratio:.3f} "
+          f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
 
 
 def memory(data_dir: str, trials: int = 20) -> None:
@@ -46,10 +54,7 @@ def memory(data_dir: str, trials: int = 20) -> None:
         start = time.perf_counter()
         t.search(x, y, validation_data=(xv, yv), epochs=1, verbose=0)
     print(f"data {data_dir}: {trials} random cnn trials of 1 epoch in {time.perf_counter() - start:.0f} s")
-    print("  RSS after each trial (MB): " + " ".join(f"{m:.0f}" for m in after))
-    ratio = after[-1] / after[2]
-    print(f"RSS after trial {len(after)} / after trial 3 = {after[-1]:.0f} / {after[2]:.0f} MB = {ratio:.3f} "
-          f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
+    print_flatness(after, "RSS")
 
 
 def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> None:
@@ -67,12 +72,10 @@ def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> 
     after = [i["rss_mb"] for i in infos]
     print(f"data {data_dir}: {trials} random cnn trials of 1 epoch in {seconds:.0f} s by one worker "
           f"restarted every {recycle_after} trials ({len({i['pid'] for i in infos})} processes)")
-    print("  worker RSS after each trial (MB): " + " ".join(f"{m:.0f}" for m in after))
-    ratio = after[-1] / after[2]
-    print(f"RSS after trial {len(after)} / after trial 3 = {after[-1]:.0f} / {after[2]:.0f} MB = {ratio:.3f} "
-          f"(goal <= 1.15): {'PASS' if ratio <= 1.15 else 'FAIL'}")
+    print_flatness(after, "worker RSS")
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h); search.memory leaves it alone
 # name: (TF_ONEDNN_USE_SYSTEM_ALLOCATOR, glibc set up as search.memory does it)
 ALLOCATORS = {"onednn-bfc": ("0", False), "system": ("1", True), "system+glibc": ("1", False)}
 STEP_CASES = {  # threads (None: the machine's default) -> (space, policy) cases
@@ -83,14 +86,11 @@ STEP_CASES = {  # threads (None: the machine's default) -> (space, policy) cases
 
 def step_times(heap: bool, threads: int | None) -> None:
     """In a child process whose allocator the parent chose: one line of seconds per step per case."""
-    import ctypes
-
     from search.precision import time_steps
     if not heap:  # undo search.memory's setup: glibc's defaults, its mmap thresholds at their maximum
-        libc = ctypes.CDLL("libc.so.6")
-        for param, value in ((M_ARENA_MAX, 8 * os.cpu_count()), (-4, 65536), (-3, 32 * 2**20),
+        for param, value in ((M_ARENA_MAX, 8 * os.cpu_count()), (M_MMAP_MAX, 65536), (M_MMAP_THRESHOLD, 32 * 2**20),
                              (M_TRIM_THRESHOLD, 64 * 2**20)):
-            libc.mallopt(param, value)
+            glibc().mallopt(param, value)
     if threads:  # as a distributed worker: its threads, pinned
         from search.distributed import limit_threads
         limit_threads(threads)

@@ -52,16 +52,21 @@ class Quiet(PlainConsole):
         pass
 
 
+def fixed_hps(values: dict) -> kt.HyperParameters:
+    """Hyperparameters pinned to `values` with hp.Fixed."""
+    hp = kt.HyperParameters()
+    for k, v in values.items():
+        hp.Fixed(k, v)
+    return hp
+
+
 def tuner_for(space, tuner, runs_dir, trials, epochs, data, weights=None, hp_fixed=None, batch=64, seed=0):
     config = RunConfig(space=space, tuner=tuner, max_trials=trials, max_epochs=epochs, runs_dir=runs_dir,
                        project="bench", precision="float32", batch_size=batch, patience=epochs + 1, seed=seed)
     hm = FerHyperModel(config, SpaceOptions(weights=weights))
-    hp = kt.HyperParameters()
-    for k, v in (hp_fixed or {}).items():
-        hp.Fixed(k, v)
     t = make_tuner(config, hm, overwrite=True)
     if hp_fixed:  # pin hyperparameters the oracle would otherwise choose
-        t.oracle.hyperparameters.merge(hp)
+        t.oracle.hyperparameters.merge(fixed_hps(hp_fixed))
     t.setup_reporting(config, Quiet(), len(data[1]), [], {"weights": "", "precision": "float32"})
     return t
 
@@ -76,10 +81,7 @@ def overhead_side(side: str, data_dir: str, epochs: int, rep: int) -> None:
     (x, y), (xv, yv) = (tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val"))
     if side == "plain":
         keras.utils.set_random_seed(rep)
-        hp = kt.HyperParameters()
-        for k, v in OVERHEAD_HPS.items():
-            hp.Fixed(k, v)
-        model = get_space("cnn").build(hp, SpaceOptions(weights=None))
+        model = get_space("cnn").build(fixed_hps(OVERHEAD_HPS), SpaceOptions(weights=None))
         start = time.perf_counter()
         model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=64, verbose=0)
     else:
@@ -118,6 +120,7 @@ def overhead(data_dir: str, epochs: int = 3) -> None:
 
 def augment_steps(rounds: int = 3) -> None:
     """Seconds per training step of the cnn at augment=light: Keras's three geometric layers vs RandomAffine."""
+    import contextlib
     from unittest import mock
 
     from search.precision import time_steps
@@ -131,20 +134,16 @@ def augment_steps(rounds: int = 3) -> None:
             keras.layers.RandomZoom(zoom, fill_mode="reflect"),
             keras.layers.RandomContrast(contrast, value_range=(0, 1))], name=f"augment_{level}")
 
-    hp = kt.HyperParameters()
-    hp.Fixed("augment", "light")
     build = get_space("cnn").build
-    times = {"keras layers": [], "RandomAffine": [], "no augmentation": []}
+    variants = {"keras layers": ("light", mock.patch("spaces.common.augmentation", keras_block)),
+                "RandomAffine": ("light", contextlib.nullcontext()),
+                "no augmentation": ("off", contextlib.nullcontext())}
+    times = {name: [] for name in variants}
     for _ in range(rounds):
-        with mock.patch("spaces.common.augmentation", keras_block):
-            times["keras layers"].append(time_steps(lambda _: build(hp.copy(), SpaceOptions(weights=None)), "float32",
-                                                    SpaceOptions().input_shape, batch=64, warmup=3, steps=10))
-        times["RandomAffine"].append(time_steps(lambda _: build(hp.copy(), SpaceOptions(weights=None)), "float32",
-                                                SpaceOptions().input_shape, batch=64, warmup=3, steps=10))
-        off = kt.HyperParameters()
-        off.Fixed("augment", "off")
-        times["no augmentation"].append(time_steps(lambda _: build(off, SpaceOptions(weights=None)), "float32",
-                                                   SpaceOptions().input_shape, batch=64, warmup=3, steps=10))
+        for name, (level, context) in variants.items():
+            with context:
+                times[name].append(time_steps(lambda _: build(fixed_hps({"augment": level}), SpaceOptions(weights=None)),
+                                              "float32", SpaceOptions().input_shape, batch=64, warmup=3, steps=10))
     best = {k: min(v) for k, v in times.items()}
     print(f"backend {keras.backend.backend()}: cnn default model, augment=light, batch 64, best of {rounds}")
     for k, v in best.items():

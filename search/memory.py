@@ -39,13 +39,18 @@ M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parame
 TRIM_THRESHOLD = 2**31 - 1  # (mallopt takes a C int) no trimming during a trial; `release` trims after it
 
 
-def prefer_system_allocator() -> None:
-    """Let TensorFlow's oneDNN allocator return large tensors to the system (see above).
+def on_tensorflow() -> bool:
+    """Whether Keras runs on TensorFlow: the other backends keep none of the above and are left alone.
 
-    Importing Keras picks the backend but starts no TensorFlow allocation, so this still comes first.
+    Importing Keras picks the backend but starts no TensorFlow allocation.
     """
     import keras
-    if keras.backend.backend() != "tensorflow":  # the other backends' allocators are left alone
+    return keras.backend.backend() == "tensorflow"
+
+
+def prefer_system_allocator() -> None:
+    """Let TensorFlow's oneDNN allocator return large tensors to the system (see above)."""
+    if not on_tensorflow():
         return
     os.environ.setdefault(SYSTEM_ALLOCATOR_ENV, "1")
     if allocator() == "system":
@@ -55,17 +60,25 @@ def prefer_system_allocator() -> None:
 HEAP_SETTINGS = ((M_ARENA_MAX, 1), (M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def keep_large_blocks_in_heap() -> bool:
-    """Serve all blocks from glibc's main heap, untrimmed until `release`; False where not glibc."""
+def glibc():
+    """The C library where it is glibc (mallopt, malloc_trim), else None."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return all([bool(libc.mallopt(param, value)) for param, value in HEAP_SETTINGS])
-    except (OSError, AttributeError):
-        return False
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
 
 
-def allocator() -> str:
-    """What this process uses for large tensors on TensorFlow's CPU, for the run's record."""
+def keep_large_blocks_in_heap() -> bool:
+    """Serve all blocks from glibc's main heap, untrimmed until `release`; False where not glibc."""
+    libc = glibc()
+    return libc is not None and all([bool(libc.mallopt(param, value)) for param, value in HEAP_SETTINGS])
+
+
+def allocator() -> str | None:
+    """What this process uses for large tensors on TensorFlow's CPU, for the run's record; None off TensorFlow."""
+    if not on_tensorflow():
+        return None
     return "system" if os.environ.get(SYSTEM_ALLOCATOR_ENV, "0").lower() in ("1", "true") else "onednn-bfc"
 
 
@@ -80,8 +93,7 @@ def rss_mb() -> float | None:
 
 def _tf_gradient_registry() -> dict | None:
     """TensorFlow's registry of gradient functions by name; None on other backends or if it moved."""
-    import keras
-    if keras.backend.backend() != "tensorflow":
+    if not on_tensorflow():
         return None
     try:
         from tensorflow.python.framework import ops  # private: no public API removes a gradient
@@ -91,9 +103,9 @@ def _tf_gradient_registry() -> dict | None:
     return registry if isinstance(registry, dict) else None
 
 
-def custom_gradients() -> frozenset[str]:
+def custom_gradients(registry: dict | None = None) -> frozenset[str]:
     """Names of the tf.custom_gradient functions registered so far in this process."""
-    registry = _tf_gradient_registry()
+    registry = _tf_gradient_registry() if registry is None else registry
     return frozenset(k for k in registry or () if k.startswith(CUSTOM_GRADIENT_PREFIX))
 
 
@@ -108,12 +120,11 @@ def release(since: frozenset[str]) -> int:
     Returns how many registrations were forgotten.
     """
     registry = _tf_gradient_registry()
-    stale = [k for k in custom_gradients() - since] if registry is not None else []
+    stale = custom_gradients(registry) - since if registry is not None else frozenset()
     for name in stale:
         registry.pop(name, None)
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+    libc = glibc()
+    if libc is not None:  # not glibc: nothing to trim
+        libc.malloc_trim(0)
     return len(stale)

@@ -147,10 +147,9 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     keras.mixed_precision.set_global_policy(precision["policy"])
 
     labels = {"weights": weights_label(weights) if config.space == "mobilenet" else "", "precision": precision["policy"]}
-    backend = keras.backend.backend()
     config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
                        "precision": precision, "weights": labels["weights"], "keras": keras.__version__,
-                       "backend": backend, "tf_cpu_allocator": memory.allocator() if backend == "tensorflow" else None,
+                       "backend": keras.backend.backend(), "tf_cpu_allocator": memory.allocator(),
                        "train_images": int(len(y_train)), "val_images": int(len(y_val))}
     workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
     distributed = bool(workers or listen)
