@@ -6,7 +6,7 @@
             process replaced every K trials.
   allocator the price of flat memory: seconds per training step of each space's default model
             (cnn also under mixed_bfloat16) with TensorFlow's oneDNN BFC pool, with the system
-            allocator as search.memory sets it up, and with the system allocator on glibc's
+            allocator as search.tf_memory sets it up, and with the system allocator on glibc's
             defaults, each in its own process, with all threads and with one pinned thread (a
             distributed worker's --threads 1): goal, system/BFC <= 1.05.
 
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from fer.dataset import Dataset  # noqa: E402
 from fer.prepare import ensure_demo  # noqa: E402
-from search.memory import M_ARENA_MAX, M_MMAP_MAX, M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, glibc, rss_mb  # noqa: E402
+from search.tf_memory import M_ARENA_MAX, M_MMAP_MAX, M_TRIM_THRESHOLD, SYSTEM_ALLOCATOR_ENV, glibc, rss_mb  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 
 
@@ -75,8 +75,8 @@ def memory_recycled(data_dir: str, trials: int = 20, recycle_after: int = 5) -> 
     print_flatness(after, "worker RSS")
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h); search.memory leaves it alone
-# name: (TF_ONEDNN_USE_SYSTEM_ALLOCATOR, glibc set up as search.memory does it)
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h); search.tf_memory leaves it alone
+# name: (TF_ONEDNN_USE_SYSTEM_ALLOCATOR, glibc set up as search.tf_memory does it)
 ALLOCATORS = {"onednn-bfc": ("0", False), "system": ("1", True), "system+glibc": ("1", False)}
 STEP_CASES = {  # threads (None: the machine's default) -> (space, policy) cases
     None: (("baseline", "float32"), ("cnn", "float32"), ("cnn", "mixed_bfloat16"), ("mobilenet", "float32")),
@@ -87,12 +87,12 @@ STEP_CASES = {  # threads (None: the machine's default) -> (space, policy) cases
 def step_times(heap: bool, threads: int | None) -> None:
     """In a child process whose allocator the parent chose: one line of seconds per step per case."""
     from search.precision import time_steps
-    if not heap:  # undo search.memory's setup: glibc's defaults, its mmap thresholds at their maximum
+    if not heap:  # undo search.tf_memory's setup: glibc's defaults, its mmap thresholds at their maximum
         for param, value in ((M_ARENA_MAX, 8 * os.cpu_count()), (M_MMAP_MAX, 65536), (M_MMAP_THRESHOLD, 32 * 2**20),
                              (M_TRIM_THRESHOLD, 64 * 2**20)):
             glibc().mallopt(param, value)
     if threads:  # as a distributed worker: its threads, pinned
-        from search.distributed import limit_threads
+        from search.distributed.workers import limit_threads
         limit_threads(threads)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     for space, policy in STEP_CASES[threads]:

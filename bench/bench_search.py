@@ -35,7 +35,7 @@ from fer.prepare import ensure_demo, prepare  # noqa: E402
 from search.config import RunConfig  # noqa: E402
 from search.console import PlainConsole  # noqa: E402
 from search.hypermodel import FerHyperModel  # noqa: E402
-from search.memory import rss_mb  # noqa: E402
+from search.tf_memory import rss_mb  # noqa: E402
 from search.tuners import make_tuner  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 
@@ -96,10 +96,10 @@ def overhead(data_dir: str, epochs: int = 3) -> None:
     """Each side in its own fresh process, alternating, so drift on the machine hits both.
 
     The plain side runs as a notebook would: TensorFlow's own allocator. The harness side makes
-    its own choices (search.memory's allocator), so their cost counts as harness overhead.
+    its own choices (search.tf_memory's allocator), so their cost counts as harness overhead.
     """
     import subprocess
-    from search.memory import SYSTEM_ALLOCATOR_ENV
+    from search.tf_memory import SYSTEM_ALLOCATOR_ENV
     times = {"plain": [], "harness": []}
     for rep in range(2):
         for side in times:

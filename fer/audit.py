@@ -15,7 +15,7 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.constants import AUDIT_FILE, CLASS_NAMES, SPLITS
 from fer.dataset import Dataset
-from fer.errors import UserError, report
+from fer.errors import UserError, print_user_error
 
 
 def audit_arrays(arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     try:
         summary = run_audit(args.dir)
     except UserError as e:
-        return report(e, parser.prog)
+        return print_user_error(e, parser.prog)
     print_table(summary, f"audit of {args.dir}")
     print(f"details: {args.dir / AUDIT_FILE}")
     return 0

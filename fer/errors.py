@@ -12,7 +12,8 @@ class UserError(Exception):
     """Bad input or a bad request: shown as one line, exit status 2."""
 
 
-def report(err: UserError, prog: str) -> int:
+def print_user_error(err: UserError, prog: str) -> int:
+    """Print the one line, return the exit status (2) for `main` to return."""
     msg = " ".join(str(err).split("\n"))
     print(f"{prog}: error: {msg}", file=sys.stderr)
     return EXIT_USER_ERROR

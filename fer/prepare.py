@@ -19,7 +19,7 @@ from fer import plots
 from fer.cache import atomic_dir, read_meta, sha256_tree, write_arrays, write_meta
 from fer.constants import (CLASS_NAMES, COUNTS_PLOT, DEFAULT_DATA_DIR, DEMO_DATA_DIR, DEMO_NOTICE,
                            DEMO_SOURCE, IMAGE_SHAPE, META_FILE, SAMPLES_PLOT, SPLITS)
-from fer.errors import UserError, report
+from fer.errors import UserError, print_user_error
 from fer.raw import RawData
 from fer.splits import OFFICIAL, STRATIFIED, assign_splits
 
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         out = prepare(args.source, args.out, args.split, args.val_frac, args.test_frac, args.seed,
                       args.resize, argv=argv)
     except UserError as e:
-        return report(e, parser.prog)
+        return print_user_error(e, parser.prog)
     print_summary(out, time.perf_counter() - start)
     if args.audit:
         from fer.audit import print_table, run_audit

@@ -1,4 +1,4 @@
 """search: the workflow (CLI, tuners, callbacks, leaderboard, reports)."""
-from search.memory import prefer_system_allocator
+from search.tf_memory import prefer_system_allocator
 
-prefer_system_allocator()  # before TensorFlow allocates anything: see search/memory.py
+prefer_system_allocator()  # before TensorFlow allocates anything: see search/tf_memory.py

@@ -16,7 +16,7 @@ import keras_tuner as kt
 import numpy as np
 
 from fer.cache import atomic_write_text
-from search import memory
+from search import tf_memory
 
 CACHE_FILE = ".precision_cache.json"
 CANDIDATES = ("float32", "mixed_bfloat16")
@@ -42,7 +42,7 @@ def has_cuda_gpu() -> bool:
 def time_steps(build, policy: str, input_shape, batch: int = 32, warmup: int = 2, steps: int = 4) -> float:
     """Seconds per training step of the space's default model under `policy`."""
     keras.mixed_precision.set_global_policy(policy)
-    mark = memory.mark()
+    mark = tf_memory.mark()
     try:
         keras.backend.clear_session()
         model = build(kt.HyperParameters())
@@ -57,7 +57,7 @@ def time_steps(build, policy: str, input_shape, batch: int = 32, warmup: int = 2
         return (time.perf_counter() - start) / steps
     finally:
         keras.mixed_precision.set_global_policy("float32")
-        memory.release(mark)
+        tf_memory.release(mark)
 
 
 def choose(requested: str, space: str, build, input_shape, cache_dir) -> dict:

@@ -7,16 +7,16 @@ early stopping and selection; the test split is never touched here.
 import argparse
 import os
 import shutil
-import socket
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fer.constants import DEMO_NOTICE, DEMO_SOURCE  # noqa: E402
-from fer.errors import UserError, report  # noqa: E402
+from fer.constants import DEMO_NOTICE  # noqa: E402
+from fer.errors import UserError, print_user_error  # noqa: E402
 from search.config import CONFIG_FILE, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
-from search.distributed import CONNECT_TIMEOUT  # noqa: E402
+from search.distributed.chief import CONNECT_TIMEOUT  # noqa: E402
+from search.project import open_data, run_columns, train_and_val  # noqa: E402
+
 
 def build_parser() -> argparse.ArgumentParser:
     from spaces import SPACES
@@ -73,33 +73,6 @@ def config_from_args(args) -> RunConfig:
                      runs_dir=args.runs_dir, patience=args.patience)
 
 
-def open_data(spec: str):
-    from fer.dataset import Dataset
-    from fer.prepare import ensure_demo
-    return Dataset.open(ensure_demo() if spec == DEMO_SOURCE else spec)
-
-
-def open_search_data(config: RunConfig, override: str | None, hint: str):
-    """The data a search used (config.json), refusing a folder whose arrays hash differently."""
-    from fer.constants import META_FILE
-    path = override or config.resolved.get("data_path")
-    if not path or not Path(path, META_FILE).is_file():
-        raise UserError(f"{Path(path or '?') / META_FILE}: not found; {hint}")
-    ds = open_data(path)
-    expected = config.resolved.get("data_meta")
-    if expected and ds.meta.get("sha256") != expected:
-        differ = sorted(k for k in expected if ds.meta.get("sha256", {}).get(k) != expected[k])
-        raise UserError(f"{Path(path) / META_FILE}: does not match the data the search used "
-                        f"({', '.join(differ)} differ); {hint}")
-    return ds
-
-
-def train_and_val(ds) -> tuple:
-    """The train and validation arrays in memory (the test split is never loaded by a search)."""
-    (x_train, y_train), (x_val, y_val) = ((x[:], y[:]) for x, y in (ds.split("train"), ds.split("val")))
-    return x_train, y_train, x_val, y_val
-
-
 def prepare_project(config: RunConfig) -> bool:
     """Check --overwrite/--resume against what exists; returns keras-tuner's overwrite flag."""
     exists = (config.project_dir / "oracle.json").is_file() or (config.project_dir / CONFIG_FILE).is_file()
@@ -120,59 +93,70 @@ def prepare_project(config: RunConfig) -> bool:
     return True
 
 
-def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
-    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
+def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
+    """Settle what the flags leave open (precision, weights label) and record it in config.resolved."""
     import keras
 
-    from search import leaderboard, memory
-    from search.console import make_console
-    from search.hypermodel import FerHyperModel
-    from fer.cache import atomic_write_text
-    from search.precision import choose
-    from search.tuners import make_tuner
+    from search import tf_memory
     from search.hypermodel import space_options
+    from search.precision import choose
     from spaces import SpaceOptions, get_space
-    from spaces.mobilenet import check_weights, weights_label
+    from spaces.mobilenet import weights_label
+
+    space = get_space(config.space)
+    precision = choose(config.precision, config.space, lambda hp: space.build(hp, SpaceOptions(weights=None)),
+                       space_options(config).input_shape, config.runs_dir)
+    keras.mixed_precision.set_global_policy(precision["policy"])
+    weights = weights_label(space_options(config).weights) if config.space == "mobilenet" else ""
+    config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
+                       "precision": precision, "weights": weights, "keras": keras.__version__,
+                       "backend": keras.backend.backend(), "tf_cpu_allocator": tf_memory.allocator(),
+                       "train_images": n_train, "val_images": n_val}
+
+
+def build_tuner(config: RunConfig, overwrite: bool, args) -> tuple:
+    """keras-tuner's tuner, and the address it serves workers on (None for a search in this process)."""
+    from search.hypermodel import FerHyperModel, space_options
+    from search.tuners import make_tuner
+    hypermodel = FerHyperModel(config, space_options(config))
+    workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
+    if not (workers or listen):
+        return make_tuner(config, hypermodel, overwrite), None
+    from search.distributed.chief import as_chief, free_port, parse_address
+    host, port = parse_address(listen, "--listen") if listen else ("127.0.0.1", free_port())
+    config.resolved["distributed"] = {"listen": f"{host}:{port}", "local_workers": workers}
+    with as_chief(host, port):
+        return make_tuner(config, hypermodel, overwrite), (host, port)
+
+
+def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
+    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
+    from fer.cache import atomic_write_text
+    from search.console import make_console
+    from search.hypermodel import space_options
+    from spaces import get_space
+    from spaces.mobilenet import check_weights
 
     ds = open_data(config.data)
     x_train, y_train, x_val, y_val = train_and_val(ds)
-    options = space_options(config)
-    weights = options.weights
     if config.space == "mobilenet":
-        check_weights(weights)
+        check_weights(space_options(config).weights)
     overwrite = prepare_project(config)
-    space = get_space(config.space)
-    precision = choose(config.precision, config.space, lambda hp: space.build(hp, SpaceOptions(weights=None)),
-                       options.input_shape, config.runs_dir)
-    keras.mixed_precision.set_global_policy(precision["policy"])
-
-    labels = {"weights": weights_label(weights) if config.space == "mobilenet" else "", "precision": precision["policy"]}
-    config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
-                       "precision": precision, "weights": labels["weights"], "keras": keras.__version__,
-                       "backend": keras.backend.backend(), "tf_cpu_allocator": memory.allocator(),
-                       "train_images": int(len(y_train)), "val_images": int(len(y_val))}
-    workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
-    distributed = bool(workers or listen)
-    if distributed:
-        from search.distributed import as_chief, free_port, parse_address
-        host, port = parse_address(listen, "--listen") if listen else ("127.0.0.1", free_port())
-        config.resolved["distributed"] = {"listen": f"{host}:{port}", "local_workers": workers}
-        with as_chief(host, port):
-            tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
-    else:
-        tuner = make_tuner(config, FerHyperModel(config, options), overwrite)
+    resolve(config, int(len(y_train)), int(len(y_val)), ds)
+    tuner, address = build_tuner(config, overwrite, args)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
     console = make_console(plain)
-    key_hps = list(getattr(space, "KEY_HPS", []))
-    tuner.setup_reporting(config, console, len(y_train), key_hps, labels)
+    key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
+    tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config))
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
-    console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / {precision['policy']} / {data_note}",
-                         tuner.planned_trials())
+    console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
+                         f"{config.resolved['precision']['policy']} / {data_note}", tuner.planned_trials())
     try:
-        if distributed:
-            serve_workers(tuner, console, host, port, workers, args)
+        if address:
+            from search.distributed.roles import serve_workers
+            serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
         else:
             tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
     except KeyboardInterrupt:
@@ -182,78 +166,18 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
         return 130
     finally:
         console.stop()
+    return finish(tuner, config, console, key_hps)
+
+
+def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:
+    """The final leaderboard and the next command; status 1 when no trial completed."""
+    from search import leaderboard
     rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))  # written after each trial
-    console.search_end(rows, config.direction, key_hps,
-                       f"{config.project_dir}/ (leaderboard.csv, config.json)")
+    console.search_end(rows, config.direction, key_hps, f"{config.project_dir}/ (leaderboard.csv, config.json)")
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1
     console.line(f"next: python -m search.report --run {config.project_dir}   (retrain the winners, test once)")
-    return 0
-
-
-def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> None:
-    """Serve the oracle; with --workers, start the local workers first and stop them at the end."""
-    from search.distributed import Chief, start_workers, stop_workers
-    chief = Chief(tuner)
-    if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
-        chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
-    workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
-                            args.threads, args.recycle_after) if n_workers else None
-    if workers is None:
-        console.line(f"chief listening on {host}:{port}; start workers with: python -m search.run "
-                     f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
-    try:
-        chief.serve(host, port, workers)
-    finally:
-        if workers:
-            stop_workers(workers)
-
-
-def worker_argv(args) -> list[str]:
-    """What a local worker needs to find the project; it reads the rest from config.json."""
-    return ["--project", args.project or f"{args.space}-{args.tuner}", "--runs-dir", args.runs_dir]
-
-
-def run_worker(args) -> int:
-    """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
-    from search.distributed import die_with_parent, parse_address, use_chief, wait_for_chief
-    die_with_parent()
-    host, port = parse_address(args.chief, "--chief")
-    if args.threads:
-        from search.distributed import limit_threads
-        limit_threads(args.threads)
-    wait_for_chief(host, port, args.connect_timeout)
-    project_dir = config_from_args(args).project_dir
-    if not (project_dir / CONFIG_FILE).is_file():
-        raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "
-                        "(a shared file system) and the same --project")
-    config = RunConfig.load(project_dir)
-    config.runs_dir = args.runs_dir
-    use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
-    return run_trials_as_worker(config, args.recycle_after)
-
-
-def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) -> int:
-    import keras
-
-    from search.console import PlainConsole
-    from search.hypermodel import FerHyperModel, space_options
-    from search.distributed import RECYCLE_EXIT
-    from search.tuners import Recycle, make_tuner
-    from spaces import get_space
-    ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
-    x_train, y_train, x_val, y_val = train_and_val(ds)
-    keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
-    tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
-    labels = {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}
-    tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
-                          labels, writes_leaderboard=False)
-    tuner.recycle_after = recycle_after
-    try:
-        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
-    except Recycle:
-        return RECYCLE_EXIT
     return 0
 
 
@@ -267,6 +191,7 @@ def main(argv=None) -> int:
         if args.role == "worker":
             if not args.chief:
                 raise UserError("--role worker needs --chief HOST:PORT")
+            from search.distributed.roles import run_worker
             return run_worker(args)
         if args.role == "chief" and not args.listen:
             raise UserError("--role chief needs --listen HOST:PORT")
@@ -276,7 +201,7 @@ def main(argv=None) -> int:
             args.workers = 1  # trials in one worker process, replaced every K trials
         return run(config_from_args(args), plain=True if args.plain else None, args=args)
     except UserError as e:
-        return report(e, parser.prog)
+        return print_user_error(e, parser.prog)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 import keras
 import keras_tuner as kt
 
-from search import leaderboard, memory
+from search import leaderboard, tf_memory
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.leaderboard import TUNER_PREFIX
 
@@ -23,15 +23,17 @@ class Recycle(Exception):
 class ReportingMixin:
     """Observe trials: timings, epochs, leaderboard.csv and the console."""
 
-    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], labels: dict,
+    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], run_columns: dict,
                         writes_leaderboard: bool = True):
-        """`writes_leaderboard=False` on distributed workers: only the chief writes leaderboard.csv."""
-        self.fer_config, self.console, self.key_hps, self.labels = config, console, key_hps, labels
+        """`run_columns`: leaderboard columns that are the same for every trial of the run (backbone
+        weights, precision policy). `writes_leaderboard=False` on distributed workers: only the chief
+        writes leaderboard.csv."""
+        self.fer_config, self.console, self.key_hps, self.run_columns = config, console, key_hps, run_columns
         self.steps = max(1, math.ceil(n_train / config.batch_size))
         self.writes_leaderboard = writes_leaderboard
         self.recycle_after, self.trials_run = None, 0
         self.trial_start, self.epochs_run = time.perf_counter(), 0
-        self.memory_mark = memory.mark()
+        self.memory_mark = tf_memory.mark()
 
     def pre_create_trial(self):
         if self.recycle_after and self.trials_run >= self.recycle_after:
@@ -80,7 +82,7 @@ class ReportingMixin:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self.trial_start, self.epochs_run = time.perf_counter(), 0
-        self.memory_mark = memory.mark()
+        self.memory_mark = tf_memory.mark()
         self.announce(trial, steps=self.steps)
 
     def on_batch_end(self, trial, model, batch, logs=None):
@@ -97,9 +99,9 @@ class ReportingMixin:
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
-        memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
+        tf_memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
-                "pid": os.getpid(), "rss_mb": memory.rss_mb(), "ended": time.time(), **self.labels}
+                "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), **self.run_columns}
         leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
         self.trials_run += 1

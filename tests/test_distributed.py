@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from search import run as run_cli
-from search.distributed import WORKERS_FILE, free_port, parse_address, worker_placement
+from search.distributed.chief import free_port, parse_address
+from search.distributed.workers import WORKERS_FILE, worker_placement
 from fer.errors import UserError
 from tests.conftest import search_args
 

@@ -1,4 +1,4 @@
-"""search.memory: what a finished trial leaves behind is given back (the flat-memory goal's mechanism)."""
+"""search.tf_memory: what a finished trial leaves behind is given back (the flat-memory goal's mechanism)."""
 import ctypes
 import gc
 import random
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import search_args
-from search import leaderboard, memory
+from search import leaderboard, tf_memory
 from search.config import RunConfig
 from search.run import main
 
@@ -29,23 +29,23 @@ def fit_tiny_model() -> weakref.ref:
 
 @needs_tf
 def test_release_frees_the_weights_tensorflow_keeps_after_fit():
-    mark = memory.mark()
+    mark = tf_memory.mark()
     kernel = fit_tiny_model()
     gc.collect()
-    registered = memory.custom_gradients() - mark
+    registered = tf_memory.custom_gradients() - mark
     assert len(registered) >= 1  # the train step's all-reduce registered a gradient function...
     assert kernel() is not None  # ...which holds the dead model's variables: the leak
-    assert memory.release(mark) == len(registered)
-    assert memory.custom_gradients() == mark
+    assert tf_memory.release(mark) == len(registered)
+    assert tf_memory.custom_gradients() == mark
     assert kernel() is None  # the weights are freed
 
 
 @needs_tf
 def test_a_search_leaves_no_trial_weights_behind(workdir, tiny_demo):
-    before = memory.custom_gradients()
+    before = tf_memory.custom_gradients()
     assert main(search_args(tiny_demo, "mem", "--space", "cnn", "--tuner", "random", "--max-trials", 3,
                             "--max-epochs", 1)) == 0
-    assert memory.custom_gradients() == before  # each trial's registrations were forgotten at its end
+    assert tf_memory.custom_gradients() == before  # each trial's registrations were forgotten at its end
     info = leaderboard.load_info(workdir / "tuner_runs" / "mem")
     assert len(info) == 3 and all(i["rss_mb"] > 0 for i in info.values())
     assert RunConfig.load(workdir / "tuner_runs" / "mem").resolved["tf_cpu_allocator"] == "system"
@@ -65,24 +65,24 @@ def mmapped_in_use_mb() -> float:
 
 @needs_tf
 def test_large_tensors_go_back_to_the_system_after_use():
-    assert memory.allocator() == "system"  # importing search chose it, before TensorFlow allocated
+    assert tf_memory.allocator() == "system"  # importing search chose it, before TensorFlow allocated
     before = mmapped_in_use_mb()
     x = keras.random.uniform((64, 48, 48, 64))  # 36 MB, as a cnn trial's activations
     y = keras.ops.conv(x, keras.random.uniform((3, 3, 64, 64)), padding="same")
     assert float(keras.ops.sum(y)) > 0
     del x, y
-    memory.release(memory.mark())
+    tf_memory.release(tf_memory.mark())
     assert mmapped_in_use_mb() - before < 16  # the BFC pool would keep 64 MB or more
 
 
 @needs_tf
 def test_an_explicit_allocator_setting_wins(monkeypatch):
-    monkeypatch.setenv(memory.SYSTEM_ALLOCATOR_ENV, "0")
-    memory.prefer_system_allocator()
-    assert memory.allocator() == "onednn-bfc"
-    monkeypatch.delenv(memory.SYSTEM_ALLOCATOR_ENV)
-    memory.prefer_system_allocator()
-    assert memory.allocator() == "system"
+    monkeypatch.setenv(tf_memory.SYSTEM_ALLOCATOR_ENV, "0")
+    tf_memory.prefer_system_allocator()
+    assert tf_memory.allocator() == "onednn-bfc"
+    monkeypatch.delenv(tf_memory.SYSTEM_ALLOCATOR_ENV)
+    tf_memory.prefer_system_allocator()
+    assert tf_memory.allocator() == "system"
 
 
 def test_the_oracle_seed_does_not_depend_on_pythons_global_generator(tmp_path):
@@ -98,7 +98,7 @@ def test_the_oracle_seed_does_not_depend_on_pythons_global_generator(tmp_path):
 
 
 def test_release_is_harmless_when_nothing_was_registered():
-    mark = memory.mark()
-    assert memory.release(mark) == 0
-    assert memory.custom_gradients() == mark
-    assert memory.rss_mb() > 0
+    mark = tf_memory.mark()
+    assert tf_memory.release(mark) == 0
+    assert tf_memory.custom_gradients() == mark
+    assert tf_memory.rss_mb() > 0

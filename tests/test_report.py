@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 
 from fer.constants import CLASS_NAMES
 from fer.dataset import Dataset
-from search import report as report_cli
+from search.report import cli as report_cli
 from search import run as run_cli
 from tests.conftest import search_args
 

@@ -6,9 +6,9 @@ import pytest
 from sklearn import metrics as skm
 
 from fer.constants import CLASS_NAMES
-from fer.gradcam import feature_layer, gradcam
+from search.report.gradcam import feature_layer, gradcam
 from fer.metrics import class_report, strongest_and_weakest
-from search.importance import importance
+from search.report.importance import importance
 from spaces import SpaceOptions, get_space
 
 

@@ -49,3 +49,11 @@ def page(title: str, sections: list[tuple[str, str]], summary: str = "", note: s
 
 def config_block(config: dict) -> str:
     return f"<pre>{esc(json.dumps(config, indent=2))}</pre>"
+
+
+def write_index(folder: Path, title: str, summary: str, note: str, sections: list[tuple[str, str]]) -> None:
+    (folder / "index.html").write_text(page(title, sections, summary=summary, note=note))
+
+
+def figures_html(folder: Path, figs: list[tuple[str, str]]) -> str:
+    return "\n".join(image(folder / f, caption) for f, caption in figs)

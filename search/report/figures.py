@@ -1,59 +1,15 @@
-"""Write a report folder: metrics.json, per_class.csv, predictions.npz, the figures, index.html.
+"""Which figures a report has and what each shows: comparison bars, per-model figures, and the
+hyperparameter figures. Each returns (file name, caption) pairs for the page.
 
 Everything here works from numbers already computed (test probabilities, training histories,
-the leaderboard), so the same writer serves one run's report and the comparison of several.
+the leaderboard), so the same code serves one run's report and the comparison of several.
 """
-import csv
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 
-from fer import report_plots as plots
 from fer.constants import CLASS_NAMES
-from fer.metrics import strongest_and_weakest
-from search import report_page as page
-
-PER_CLASS_FIELDS = ("precision", "recall", "f1")
-TABLE_HEADER = ["model", "val loss", "val accuracy", "test accuracy", "test macro-F1", "test weighted-F1",
-                "parameters", "training time (s)"]
-
-
-def summary_line(model: dict) -> str:
-    """The strongest and weakest emotions of the best model, in words."""
-    strong, weak = strongest_and_weakest(model["test"])
-    f1 = {r["class"]: r["f1"] for r in model["test"]["per_class"]}
-    words = lambda names: " and ".join(f"{n} (F1 {f1[n]:.2f})" for n in names)  # noqa: E731
-    return (f"Best model {model['name']}: test accuracy {model['test']['accuracy']:.1%}, macro-F1 "
-            f"{model['test']['macro_f1']:.3f}. It is strongest on {words(strong)} and weakest on {words(weak)}.")
-
-
-def table_rows(models: list[dict]) -> list[list]:
-    return [[m["name"], f"{m['val']['loss']:.4f}", f"{m['val']['accuracy']:.4f}", f"{m['test']['accuracy']:.4f}",
-             f"{m['test']['macro_f1']:.4f}", f"{m['test']['weighted_f1']:.4f}", m["params"], f"{m['seconds']:.1f}"]
-            for m in models]
-
-
-def per_class_csv(models: list[dict]) -> str:
-    """One row per class; for each model its precision, recall and F1 (and TTA's, when run)."""
-    columns = ["class", "support"]
-    for m in models:
-        for key in ("test", "test_tta"):
-            if key in m:
-                suffix = "" if key == "test" else "_tta"
-                columns += [f"{m['name']}{suffix}_{f}" for f in PER_CLASS_FIELDS]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for c, name in enumerate(CLASS_NAMES):
-        row = [name, models[0]["test"]["per_class"][c]["support"]]
-        for m in models:
-            for key in ("test", "test_tta"):
-                if key in m:
-                    row += [f"{m[key]['per_class'][c][f]:.4f}" for f in PER_CLASS_FIELDS]
-        writer.writerow(row)
-    return buf.getvalue()
+from search.report import plots
 
 
 def shared_figures(folder: Path, models: list[dict]) -> list[tuple[str, str]]:
@@ -111,13 +67,14 @@ def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np
     return figs
 
 
-def write_index(folder: Path, title: str, summary: str, note: str, sections: list[tuple[str, str]]) -> None:
-    (folder / "index.html").write_text(page.page(title, sections, summary=summary, note=note))
-
-
-def figures_html(folder: Path, figs: list[tuple[str, str]]) -> str:
-    return "\n".join(page.image(folder / f, caption) for f, caption in figs)
-
-
-def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n")
+def hp_figures(folder: Path, trials: list[dict], hps: list[str], weights: dict | None, objective: str) -> list:
+    """The objective against each varied hyperparameter, and the random-forest importance bars."""
+    if not hps:
+        return []
+    plots.hp_scatter(folder / "objective_vs_hp.png", trials, hps, objective)
+    figs = [("objective_vs_hp.png", f"{objective} of each completed trial against each hyperparameter")]
+    if weights:
+        plots.grouped_bars(folder / "importance.png", list(weights), {"importance": list(weights.values())},
+                           "share", f"hyperparameter importance (random forest over {len(trials)} trials)")
+        figs.append(("importance.png", "Which hyperparameters mattered (random-forest estimate)"))
+    return figs

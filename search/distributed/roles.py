@@ -1,0 +1,78 @@
+"""What each process of a distributed search runs: the chief serving the oracle (with its local
+workers), and a worker taking trials from a chief."""
+import os
+import socket
+
+from fer.errors import UserError
+from search.config import CONFIG_FILE, RunConfig
+from search.project import open_search_data, run_columns, train_and_val
+
+
+def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> None:
+    """Serve the oracle; with --workers, start the local workers first and stop them at the end."""
+    from search.distributed.chief import Chief
+    from search.distributed.workers import start_workers, stop_workers
+    chief = Chief(tuner)
+    if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
+        chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
+    workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
+                            args.threads, args.recycle_after) if n_workers else None
+    if workers is None:
+        console.line(f"chief listening on {host}:{port}; start workers with: python -m search.run "
+                     f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
+    try:
+        chief.serve(host, port, workers)
+    finally:
+        if workers:
+            stop_workers(workers)
+
+
+def project_name(args) -> str:
+    return args.project or f"{args.space}-{args.tuner}"
+
+
+def worker_argv(args) -> list[str]:
+    """What a local worker needs to find the project; it reads the rest from config.json."""
+    return ["--project", project_name(args), "--runs-dir", args.runs_dir]
+
+
+def run_worker(args) -> int:
+    """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
+    from search.distributed.chief import parse_address, use_chief, wait_for_chief
+    from search.distributed.workers import die_with_parent, limit_threads
+    die_with_parent()
+    host, port = parse_address(args.chief, "--chief")
+    if args.threads:
+        limit_threads(args.threads)
+    wait_for_chief(host, port, args.connect_timeout)
+    project_dir = RunConfig(project=project_name(args), runs_dir=args.runs_dir).project_dir
+    if not (project_dir / CONFIG_FILE).is_file():
+        raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "
+                        "(a shared file system) and the same --project")
+    config = RunConfig.load(project_dir)
+    config.runs_dir = args.runs_dir
+    use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
+    return run_trials_as_worker(config, args.recycle_after)
+
+
+def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) -> int:
+    """Take trials from the chief until its oracle has none left (or `recycle_after` are done)."""
+    import keras
+
+    from search.console import PlainConsole
+    from search.distributed.workers import RECYCLE_EXIT
+    from search.hypermodel import FerHyperModel, space_options
+    from search.tuners import Recycle, make_tuner
+    from spaces import get_space
+    ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
+    x_train, y_train, x_val, y_val = train_and_val(ds)
+    keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
+    tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
+    tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
+                          run_columns(config), writes_leaderboard=False)
+    tuner.recycle_after = recycle_after
+    try:
+        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+    except Recycle:
+        return RECYCLE_EXIT
+    return 0

@@ -1,0 +1,55 @@
+"""A search's project folder as both commands see it: its config.json and the data it searched on.
+
+`search.run` writes the folder and `search.report` reads it back; what they share lives here,
+so neither command imports the other.
+"""
+from pathlib import Path
+
+from fer.constants import META_FILE
+from fer.errors import UserError
+from search.config import CONFIG_FILE, RunConfig
+
+
+def open_data(spec: str):
+    """A prepared data folder, or the demo data (prepared on first use) for `demo`."""
+    from fer.constants import DEMO_SOURCE
+    from fer.dataset import Dataset
+    from fer.prepare import ensure_demo
+    return Dataset.open(ensure_demo() if spec == DEMO_SOURCE else spec)
+
+
+def open_search_data(config: RunConfig, override: str | None, hint: str):
+    """The data a search used (config.json), refusing a folder whose arrays hash differently."""
+    path = override or config.resolved.get("data_path")
+    if not path or not Path(path, META_FILE).is_file():
+        raise UserError(f"{Path(path or '?') / META_FILE}: not found; {hint}")
+    ds = open_data(path)
+    expected = config.resolved.get("data_meta")
+    if expected and ds.meta.get("sha256") != expected:
+        differ = sorted(k for k in expected if ds.meta.get("sha256", {}).get(k) != expected[k])
+        raise UserError(f"{Path(path) / META_FILE}: does not match the data the search used "
+                        f"({', '.join(differ)} differ); {hint}")
+    return ds
+
+
+def train_and_val(ds) -> tuple:
+    """The train and validation arrays in memory (the test split is never loaded by a search)."""
+    (x_train, y_train), (x_val, y_val) = ((x[:], y[:]) for x, y in (ds.split("train"), ds.split("val")))
+    return x_train, y_train, x_val, y_val
+
+
+def load_project(folder: Path) -> RunConfig:
+    """The config of the search in `folder`, with runs_dir pointing where the folder is now."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    if not (folder / CONFIG_FILE).is_file():
+        raise UserError(f"{folder}: not a search folder (no {CONFIG_FILE}); give tuner_runs/<project>")
+    config = RunConfig.load(folder)
+    config.runs_dir = str(folder.parent)  # the folder may have moved since the search
+    return config
+
+
+def run_columns(config: RunConfig) -> dict:
+    """Leaderboard columns the same for every trial of a run: backbone weights and precision policy."""
+    return {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}

@@ -1,0 +1,13 @@
+"""The files of a report folder, named once, and how its JSON files are written."""
+import json
+from pathlib import Path
+
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.npz"
+PER_CLASS_FILE = "per_class.csv"
+REPORT_CONFIG_FILE = "report_config.json"
+REPORT_ARGS = ("top", "epochs", "train_on", "tta", "data")  # the options written to report_config.json
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,128 @@
+"""One search's report: retrain its top K trials, test each once, write reports/<project>/.
+
+Read top to bottom: pick the winners, open the data the search used, retrain and score each
+winner, estimate which hyperparameters mattered, then write the folder (atomically) and say
+where it is.
+"""
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from search.config import CONFIG_FILE
+from search.report.files import METRICS_FILE, PER_CLASS_FILE, PREDICTIONS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE
+
+
+def report_run(run: str, args, console) -> dict:
+    """Retrain, test and write reports/<project>/; returns what metrics.json holds."""
+    import keras
+    import numpy as np
+
+    from search.project import open_search_data
+    from search.report.winners import completed_trials
+
+    config, rows, done = completed_trials(run, args.top)
+    ds = open_search_data(config, args.data, "pass --data with the folder the search used")
+    data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
+    keras.mixed_precision.set_global_policy(config.resolved.get("precision", {}).get("policy", "float32"))
+    models, probs, cams = retrain_winners(config, done[:args.top], data, args, console)
+    meta = report_meta(config, ds, done, models, args)
+    out = Path(args.reports_dir) / config.project_name
+    write_report(out, run, config, rows, done, meta, data, probs, cams, args)
+    from search.report.tables import TABLE_HEADER, table_rows
+    console.results(TABLE_HEADER, table_rows(models), f"{config.project_name}: winners on the test split")
+    console.line(meta["summary"])
+    console.line(f"report: {out / 'index.html'}   models: {Path(args.models_dir) / config.project_name}/")
+    return meta
+
+
+def retrain_winners(config, best: list[dict], data: dict, args, console) -> tuple[list, dict, dict]:
+    """Retrain and score each winner in turn; returns their records, test probabilities and Grad-CAMs."""
+    from search import tf_memory
+    from search.report.evaluate import evaluate, gradcam_maps
+    from search.report.retrain import retrain
+    models, probs, cams = [], {}, {}
+    for rank, row in enumerate(best, start=1):
+        console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", args.epochs or config.max_epochs)
+        mark = tf_memory.mark()
+        winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
+                                epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch)
+        result = evaluate(model, data, config.batch_size, args.tta)
+        entry = {**asdict(winner), "val": result["val"], "test": result["test"]}
+        if args.tta:
+            entry["test_tta"] = result["test_tta"]
+            probs[f"probs_tta_{winner.name}"] = result["probs_tta"]
+        probs[f"probs_{winner.name}"] = result["probs"]
+        cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed)
+        models.append(entry)
+        console.model_end(f"{winner.name}: test accuracy {entry['test']['accuracy']:.4f}, macro-F1 "
+                          f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s)")
+        del model
+        tf_memory.release(mark)  # each winner's weights go before the next one trains
+    return models, probs, cams
+
+
+def report_meta(config, ds, done: list[dict], models: list[dict], args) -> dict:
+    """What metrics.json holds: the report's facts, the importance estimate and every model's scores."""
+    from search.leaderboard import hp_columns
+    from search.report.importance import importance, typed_rows
+    from search.report.tables import summary_line
+    hps = hp_columns(done)
+    weights = importance(typed_rows(done, hps), hps, seed=config.seed)
+    return {"project": config.project_name, "run": str(config.project_dir), "data": str(ds.path),
+            "data_is_demo": ds.is_demo, "evaluated_on": "test", "train_on": args.train_on, "tta": args.tta,
+            "best": models[0]["name"], "summary": summary_line(models[0]), "importance": weights,
+            "importance_trials": len(done), "models": models}
+
+
+def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict,
+                 args) -> None:
+    """The report folder, written under a temporary name and renamed when complete."""
+    import numpy as np
+
+    from fer.cache import atomic_dir
+    from search.report.files import write_json
+    from search.report.tables import per_class_csv
+    with atomic_dir(out) as tmp:
+        write_json(tmp / METRICS_FILE, meta)
+        (tmp / PER_CLASS_FILE).write_text(per_class_csv(meta["models"]))
+        np.savez(tmp / PREDICTIONS_FILE, y_true=data["test"][1], **probs)
+        write_json(tmp / REPORT_CONFIG_FILE, {"run": run, "search_config": str(config.project_dir / CONFIG_FILE),
+                                              **{k: getattr(args, k) for k in REPORT_ARGS}})
+        sections = page_sections(tmp, config, rows, done, meta, data, probs, cams)
+        note = (f"Data: {meta['data']}{' (demo data, not FER-2013)' if meta['data_is_demo'] else ''}. Models "
+                f"trained on {args.train_on}, selected on validation, evaluated once on the test split.")
+        from search.report.page import write_index
+        write_index(tmp, f"fer-search report: {config.project_name}", meta["summary"], note, sections)
+
+
+def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict) -> list:
+    """index.html's sections, top to bottom, drawing each figure into `tmp` on the way."""
+    from search.console import hp_text
+    from search.leaderboard import hp_columns
+    from search.report import page
+    from search.report.figures import hp_figures, model_figures, shared_figures
+    from search.report.importance import typed_rows, varied
+    from search.report.tables import TABLE_HEADER, table_rows
+    models, weights = meta["models"], meta["importance"]
+    hps = hp_columns(done)
+    trials = typed_rows(done, hps)
+    shared = shared_figures(tmp, models)
+    sections = [("Results on the test split", page.table(TABLE_HEADER, table_rows(models), True)),
+                ("Comparison", page.figures_html(tmp, shared))]
+    for m in models:
+        figures = model_figures(tmp, m, data["test"][0], data["test"][1], probs[f"probs_{m['name']}"],
+                                cams[m["name"]], config.seed)
+        tta = f" With flip TTA: accuracy {m['test_tta']['accuracy']:.4f}, macro-F1 {m['test_tta']['macro_f1']:.4f}." \
+            if "test_tta" in m else ""
+        sections.append((m["name"], f"<p>Hyperparameters: {page.esc(hp_text(m['hyperparameters']))}. Trained "
+                         f"{m['epochs']} epochs (best {m['best_epoch']}) in {m['seconds']:.0f} s.{page.esc(tta)}</p>"
+                         + page.figures_html(tmp, figures)))
+    importance_text = ("<p>Too few completed trials for an importance estimate.</p>" if not weights else
+                       page.table(["hyperparameter", "importance"], [[k, f"{v:.3f}"] for k, v in weights.items()]))
+    hp_figs = hp_figures(tmp, trials, varied(trials, hps), weights, config.objective)
+    sections.append(("Which hyperparameters mattered", importance_text + page.figures_html(tmp, hp_figs)))
+    board_cols = ["trial_id", "status", "objective", "val_accuracy", "val_macro_f1", "epochs", "seconds"] + hps
+    sections.append(("Search leaderboard", page.table(board_cols, [[r.get(c, "") for c in board_cols] for r in rows])))
+    sections.append(("Configuration of the search", page.config_block(
+        json.loads((config.project_dir / CONFIG_FILE).read_text()))))
+    return sections
