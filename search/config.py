@@ -15,6 +15,10 @@ PROGRESS_FILE = "fer_progress.json"  # ditto, while a distributed worker runs th
 # A first look: few trials, few epochs. With Hyperband at 6 epochs (factor 3) six trials are the
 # first bracket: five 2-epoch trials, then the best of them continued to 6 epochs.
 QUICK = {"max_trials": 6, "max_epochs": 6}
+# Trials of a random or Bayesian search when --max-trials is not given. Hyperband has no default
+# cap: it runs its whole plan (`hyperband_iterations` times), so its best configurations reach
+# --max-epochs; --max-trials then cuts the plan, and the start-up lines say where.
+DEFAULT_TRIALS = 20
 MAX_CONSECUTIVE_FAILED = 10  # a failing trial is recorded and the search goes on
 
 
@@ -23,7 +27,7 @@ class RunConfig:
     space: str = "cnn"
     tuner: str = "hyperband"
     data: str = "demo"
-    max_trials: int = 20
+    max_trials: int | None = None  # None: DEFAULT_TRIALS, or Hyperband's whole plan
     max_epochs: int = 30
     batch_size: int = 64
     objective: str = "val_accuracy"
@@ -36,6 +40,8 @@ class RunConfig:
     weights: str | None = "imagenet"
     runs_dir: str = str(TUNER_RUNS_DIR)
     patience: int = 5
+    hyperband_iterations: int = 1
+    time_budget: str | None = None  # as given, e.g. "2h"; each session (run or --resume) gets its own
     # filled in by the runner, for the record
     resolved: dict = field(default_factory=dict)
 
@@ -46,6 +52,13 @@ class RunConfig:
     @property
     def project_dir(self) -> Path:
         return Path(self.runs_dir) / self.project_name
+
+    @property
+    def trials_cap(self) -> int | None:
+        """The number of trials the tuner stops at (None: Hyperband's plan decides)."""
+        if self.max_trials is None and self.tuner != "hyperband":
+            return DEFAULT_TRIALS
+        return self.max_trials
 
     @property
     def direction(self) -> str:

@@ -13,7 +13,7 @@ from fer.cache import atomic_write_text
 from search.config import LEADERBOARD_FILE, PROGRESS_FILE, TRIAL_INFO_FILE
 
 BASE_COLUMNS = ["trial_id", "status", "objective", "val_accuracy", "val_macro_f1", "val_loss",
-                "epochs", "seconds", "weights", "precision", "bracket", "round", "reason"]
+                "epochs", "seconds", "cut_by_budget", "weights", "precision", "bracket", "round", "reason"]
 TUNER_PREFIX = "tuner/"
 
 
@@ -55,6 +55,7 @@ def trial_rows(oracle, info: dict) -> list[dict]:
             "val_loss": _best(trial, "val_loss"),
             "epochs": extra.get("epochs"),
             "seconds": extra.get("seconds"),
+            "cut_by_budget": "yes" if extra.get("cut_by_budget") else "",
             "weights": extra.get("weights", ""),
             "precision": extra.get("precision", ""),
             "bracket": values.get(f"{TUNER_PREFIX}bracket", ""),

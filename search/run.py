@@ -8,12 +8,14 @@ import argparse
 import os
 import shutil
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fer.constants import DEMO_NOTICE  # noqa: E402
 from fer.errors import UserError, print_user_error  # noqa: E402
-from search.config import CONFIG_FILE, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
+from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
+from search.budget import BudgetSpent, fmt_duration, log_session, parse_duration  # noqa: E402
 from search.distributed.chief import CONNECT_TIMEOUT  # noqa: E402
 from search.project import open_data, run_columns, train_and_val  # noqa: E402
 
@@ -25,8 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", choices=list(SPACES), default=d.space)
     p.add_argument("--tuner", choices=TUNERS, default=d.tuner)
     p.add_argument("--data", default=d.data, help="a folder written by fer.prepare, or 'demo' (prepared on first use)")
-    p.add_argument("--max-trials", type=int, help=f"trials to run (a cap for hyperband; default {d.max_trials})")
+    p.add_argument("--max-trials", type=int,
+                   help=f"trials to run (default {DEFAULT_TRIALS}; hyperband: none, its whole plan runs, and a "
+                        "number cuts the plan, as the start-up lines say)")
     p.add_argument("--max-epochs", type=int, help=f"epochs per trial at most (default {d.max_epochs})")
+    p.add_argument("--iterations", type=int, default=d.hyperband_iterations,
+                   help="hyperband: times its whole plan runs (default %(default)s)")
+    p.add_argument("--time-budget", metavar="DURATION",
+                   help="wall clock for this run (90m, 2h, 1h30m): no trial starts after it, and the running "
+                        "one stops at the end of its epoch; with --resume, the time to add")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--objective", choices=list(OBJECTIVES), default=d.objective)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -61,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args) -> RunConfig:
     budget = QUICK if args.quick else {"max_trials": RunConfig.max_trials, "max_epochs": RunConfig.max_epochs}
     weights = None if args.weights.lower() == "none" else args.weights
+    if args.time_budget is not None:
+        parse_duration(args.time_budget)  # a malformed duration is an error before anything starts
     for name, value in (("--max-trials", args.max_trials), ("--max-epochs", args.max_epochs),
-                        ("--batch-size", args.batch_size)):
+                        ("--batch-size", args.batch_size), ("--iterations", args.iterations)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be at least 1, got {value}")
     return RunConfig(space=args.space, tuner=args.tuner, data=args.data,
@@ -70,7 +81,8 @@ def config_from_args(args) -> RunConfig:
                      max_epochs=args.max_epochs or budget["max_epochs"], batch_size=args.batch_size,
                      objective=args.objective, seed=args.seed, project=args.project, overwrite=args.overwrite,
                      resume=args.resume, precision=args.precision, quick=args.quick, weights=weights,
-                     runs_dir=args.runs_dir, patience=args.patience)
+                     runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
+                     time_budget=args.time_budget)
 
 
 def prepare_project(config: RunConfig) -> bool:
@@ -87,10 +99,48 @@ def prepare_project(config: RunConfig) -> bool:
             if getattr(old, key) != getattr(config, key):
                 raise UserError(f"--resume: {config.project_dir} was a --{key} {getattr(old, key)} search, "
                                 f"not {getattr(config, key)}")
+        if config.max_trials is None:
+            config.max_trials = old.max_trials  # the same cap (and trial-id width) unless a new one is given
         return False
+    return True
+
+
+def clear_project(config: RunConfig) -> None:
+    """--overwrite: the old project goes, once every check has passed."""
     if config.overwrite and config.project_dir.exists():
         shutil.rmtree(config.project_dir)
-    return True
+
+
+def estimate_epoch_seconds(config: RunConfig, n_train: int) -> float:
+    """Seconds one training epoch of the space's default model takes here (a few timed steps)."""
+    import math
+
+    import keras
+
+    from search.hypermodel import space_options
+    from search.precision import time_steps
+    from spaces import get_space
+    policy = config.resolved["precision"]["policy"]
+    space = get_space(config.space)
+    per_step = time_steps(lambda hp: space.build(hp, space_options(config)), policy,
+                          space_options(config).input_shape, batch=config.batch_size, warmup=1, steps=2)
+    keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
+    return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
+
+
+def start_budget(config: RunConfig, n_train: int):
+    """This session's TimeBudget (None without --time-budget); too small for one epoch is an error."""
+    from search.budget import TimeBudget, fmt_duration, parse_duration
+    if not config.time_budget:
+        return None
+    seconds = parse_duration(config.time_budget)
+    epoch = estimate_epoch_seconds(config, n_train)
+    if seconds < epoch:
+        raise UserError(f"--time-budget {config.time_budget}: one epoch of the {config.space} space's default model "
+                        f"takes about {fmt_duration(epoch)} here (measured); give at least that")
+    budget = TimeBudget.starting_now(seconds)
+    config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
+    return budget
 
 
 def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
@@ -143,30 +193,57 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
         check_weights(space_options(config).weights)
     overwrite = prepare_project(config)
     resolve(config, int(len(y_train)), int(len(y_val)), ds)
+    budget = start_budget(config, len(y_train))
+    clear_project(config)
     tuner, address = build_tuner(config, overwrite, args)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
     console = make_console(plain)
     key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
-    tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config))
+    tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config), budget=budget)
+    for line in tuner.plan_lines() + budget_lines(budget):
+        console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
                          f"{config.resolved['precision']['policy']} / {data_note}", tuner.planned_trials())
+    started, stopped_by_budget = time.time(), False
     try:
         if address:
             from search.distributed.roles import serve_workers
             serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
         else:
             tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+    except BudgetSpent:
+        stopped_by_budget = True
     except KeyboardInterrupt:
         console.stop()
-        again = [a for a in sys.argv[1:] if a not in ("--overwrite", "--resume")] + ["--resume"]
-        print(f"interrupted; continue with: python -m search.run {' '.join(again)}", file=sys.stderr)
+        print(f"interrupted; continue with: {resume_command()}", file=sys.stderr)
         return 130
     finally:
         console.stop()
+        log_session(config.project_dir, budget, started, time.time(), stopped_by_budget or bool(budget and budget.spent()))
+    if budget is not None and budget.spent():
+        console.line(f"time budget spent ({config.time_budget}, {fmt_duration(time.time() - started)} of searching): "
+                     f"no trial starts after it; continue with: {resume_command('30m')}")
     return finish(tuner, config, console, key_hps)
+
+
+def budget_lines(budget) -> list[str]:
+    if budget is None:
+        return []
+    return [f"time budget {fmt_duration(budget.seconds)}: no trial starts after it, and the running trial stops "
+            "at the end of its epoch, keeping what it has validated"]
+
+
+def resume_command(budget: str | None = None) -> str:
+    """The command line that continues this search (with a new time budget when given)."""
+    argv = [a for a in sys.argv[1:] if a not in ("--overwrite", "--resume")]
+    if "--time-budget" in argv:
+        i = argv.index("--time-budget")
+        del argv[i:i + 2]
+    argv += ["--resume"] + (["--time-budget", budget] if budget else [])
+    return "python -m search.run " + " ".join(argv)
 
 
 def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:

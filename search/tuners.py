@@ -11,9 +11,13 @@ import time
 import keras
 import keras_tuner as kt
 
-from search import leaderboard, tf_memory
+from search import leaderboard, plan, tf_memory
+from search.budget import BudgetSpent
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
+from search.console import fmt_seconds
 from search.leaderboard import TUNER_PREFIX
+
+HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, trained 3x longer
 
 
 class Recycle(Exception):
@@ -24,7 +28,7 @@ class ReportingMixin:
     """Observe trials: timings, epochs, leaderboard.csv and the console."""
 
     def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], run_columns: dict,
-                        writes_leaderboard: bool = True):
+                        writes_leaderboard: bool = True, budget=None):
         """`run_columns`: leaderboard columns that are the same for every trial of the run (backbone
         weights, precision policy). `writes_leaderboard=False` on distributed workers: only the chief
         writes leaderboard.csv."""
@@ -34,10 +38,40 @@ class ReportingMixin:
         self.recycle_after, self.trials_run = None, 0
         self.trial_start, self.epochs_run = time.perf_counter(), 0
         self.memory_mark = tf_memory.mark()
+        self.budget, self.cut_by_budget, self.paced = budget, False, False
 
     def pre_create_trial(self):
         if self.recycle_after and self.trials_run >= self.recycle_after:
             raise Recycle()
+        if self.budget is not None and self.budget.spent():
+            raise BudgetSpent()
+
+    def plan_lines(self) -> list[str]:
+        """What the search will spend (printed at start): Hyperband's plan, or trials x epochs."""
+        if isinstance(self.oracle, kt.oracles.HyperbandOracle):
+            return plan.describe_hyperband(self.oracle, self.oracle.max_trials)
+        return plan.describe_trials(self.oracle.max_trials, self.fer_config.max_epochs)
+
+    def planned_epochs(self) -> int:
+        if isinstance(self.oracle, kt.oracles.HyperbandOracle):
+            return plan.planned_epochs(plan.hyperband_rounds(self.oracle), self.oracle.max_trials)
+        return self.oracle.max_trials * self.fer_config.max_epochs
+
+    def show_pace(self, seconds: float) -> None:
+        """After the search's first epoch: how long the plan would take at that pace."""
+        self.paced = True
+        total = self.planned_epochs()
+        text = (f"first epoch took {seconds:.0f} s: the plan's {total} epochs would take ~{fmt_seconds(seconds * total)} "
+                "at this pace (models differ; early stopping ends many trials sooner)")
+        if self.budget is not None:
+            text += f"; time budget left {fmt_seconds(max(0.0, self.budget.left()))}"
+        self.console.line(text)
+
+    def stop_if_budget_spent(self, model, planned_epochs: int) -> None:
+        """At an epoch's end: once the budget is spent, the trial keeps what it has and stops."""
+        if self.budget is not None and self.budget.spent() and self.epochs_run < planned_epochs:
+            model.stop_training = True
+            self.cut_by_budget = True
 
     def planned_trials(self) -> int | None:
         oracle = self.oracle
@@ -81,7 +115,7 @@ class ReportingMixin:
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
-        self.trial_start, self.epochs_run = time.perf_counter(), 0
+        self.trial_start, self.epochs_run, self.cut_by_budget = time.perf_counter(), 0, False
         self.memory_mark = tf_memory.mark()
         self.announce(trial, steps=self.steps)
 
@@ -93,6 +127,9 @@ class ReportingMixin:
         self.epochs_run += 1
         epochs, logs = self.trial_epochs(trial.hyperparameters.values), {k: float(v) for k, v in (logs or {}).items()}
         self.console.epoch_end(self.epochs_run, epochs, logs)
+        if not self.paced and self.writes_leaderboard:
+            self.show_pace(time.perf_counter() - self.trial_start)
+        self.stop_if_budget_spent(model, epochs)
         if not self.writes_leaderboard:  # a worker: the chief shows this epoch from the shared folder
             leaderboard.save_progress(self.fer_config.project_dir, trial.trial_id,
                                       {"epoch": self.epochs_run, "epochs": epochs, "logs": logs})
@@ -101,7 +138,8 @@ class ReportingMixin:
         seconds = time.perf_counter() - self.trial_start
         tf_memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
-                "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), **self.run_columns}
+                "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), "cut_by_budget": self.cut_by_budget,
+                **self.run_columns}
         leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
         self.trials_run += 1
@@ -136,9 +174,10 @@ def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
                   project_name=config.project_name, overwrite=overwrite,
                   max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED)
     if config.tuner == "hyperband":
-        tuner = FerHyperband(hypermodel, max_epochs=config.max_epochs, factor=3, **common)
-        tuner.oracle.max_trials = config.max_trials  # a cap on top of Hyperband's own schedule
+        tuner = FerHyperband(hypermodel, max_epochs=config.max_epochs, factor=HYPERBAND_FACTOR,
+                             hyperband_iterations=config.hyperband_iterations, **common)
+        tuner.oracle.max_trials = config.trials_cap  # None: the whole plan; a number cuts it
         return tuner
     if config.tuner == "bayesian":
-        return FerBayesian(hypermodel, max_trials=config.max_trials, **common)
-    return FerRandom(hypermodel, max_trials=config.max_trials, **common)
+        return FerBayesian(hypermodel, max_trials=config.trials_cap, **common)
+    return FerRandom(hypermodel, max_trials=config.trials_cap, **common)

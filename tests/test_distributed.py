@@ -143,3 +143,22 @@ def test_recycled_worker_is_restarted_and_the_search_completes(workdir, tiny_dem
     assert sorted(r["trial_id"] for r in rows) == ["0", "1", "2"] and all(r["status"] == "COMPLETED" for r in rows)
     infos = [json.loads((project / f"trial_{r['trial_id']}" / "fer_trial.json").read_text()) for r in rows]
     assert len({i["pid"] for i in infos}) == 3 and all(i["rss_mb"] > 0 for i in infos)  # a fresh process each
+
+
+def test_the_chief_holds_every_worker_to_the_time_budget(workdir, tiny_demo):
+    """No trial starts after the deadline on any worker; the search ends by itself soon after it."""
+    args = search_args(tiny_demo, "budget", "--space", "baseline", "--tuner", "random", "--max-trials", 200,
+                       "--max-epochs", 1, "--workers", 2, "--time-budget", "20s")
+    start = time.time()
+    assert run_cli.main(args) in (0, 1)  # 1 only if the workers took longer than the budget to start
+    wall = time.time() - start
+    project = workdir / "tuner_runs" / "budget"
+    deadline = json.loads((project / "config.json").read_text())["resolved"]["time_budget"]["deadline"]
+    session = json.loads((project / "budget.json").read_text())[-1]
+    assert session["stopped_by_budget"] and session["budget_seconds"] == 20
+    rows = rows_of(project) if (project / "leaderboard.csv").is_file() else []
+    assert len(rows) < 200 and all(r["status"] == "COMPLETED" for r in rows)
+    for r in rows:  # each trial began before the deadline (1-epoch trials: never cut)
+        info = json.loads((project / f"trial_{r['trial_id']}" / "fer_trial.json").read_text())
+        assert info["ended"] - info["seconds"] <= deadline + 0.5
+    assert wall < 20 + 90  # the deadline, plus start-up and one running trial at most

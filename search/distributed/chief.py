@@ -84,6 +84,9 @@ class Chief:
         create, end = oracle.create_trial, oracle.end_trial
 
         def create_trial(tuner_id):
+            budget = getattr(tuner, "budget", None)
+            if budget is not None and budget.spent() and tuner_id not in oracle.ongoing_trials:
+                return self.stopped_trial(tuner_id)  # the time budget holds for every worker
             known = tuner_id in oracle.ongoing_trials
             trial = create(tuner_id)
             if trial.status == "RUNNING" and not known:
@@ -96,6 +99,14 @@ class Chief:
             tuner.publish(trial.trial_id)
 
         oracle.create_trial, oracle.end_trial = create_trial, end_trial
+
+    def stopped_trial(self, tuner_id: str):
+        """What keras-tuner's oracle answers when it has no more trials: the worker asking it exits."""
+        from keras_tuner.src.engine import trial as trial_module
+        self.oracle.tuner_ids.discard(tuner_id)
+        hp = self.oracle.hyperparameters.copy()
+        hp.values = {}
+        return trial_module.Trial(hyperparameters=hp, trial_id="budget-spent", status=trial_module.TrialStatus.STOPPED)
 
     def show_progress(self, trial_id: str) -> None:
         """Epoch progress of a running trial, from the file its worker keeps in the shared folder."""

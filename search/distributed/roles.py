@@ -4,6 +4,7 @@ import os
 import socket
 
 from fer.errors import UserError
+from search.budget import BudgetSpent, TimeBudget
 from search.config import CONFIG_FILE, RunConfig
 from search.project import open_search_data, run_columns, train_and_val
 
@@ -68,11 +69,14 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
     x_train, y_train, x_val, y_val = train_and_val(ds)
     keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
     tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
+    budget = TimeBudget.from_record(config.resolved.get("time_budget"))  # the chief's deadline
     tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
-                          run_columns(config), writes_leaderboard=False)
+                          run_columns(config), writes_leaderboard=False, budget=budget)
     tuner.recycle_after = recycle_after
     try:
         tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
     except Recycle:
         return RECYCLE_EXIT
+    except BudgetSpent:
+        pass
     return 0

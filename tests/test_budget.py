@@ -1,0 +1,96 @@
+"""Search budgets: whole Hyperband plans, and the wall-clock --time-budget (issue 11)."""
+import json
+
+import pytest
+
+from conftest import search_args
+from fer.errors import UserError
+from search import budget, leaderboard, tuners
+from search.budget import parse_duration
+from search.run import main
+
+
+@pytest.mark.parametrize("text,seconds", [("90m", 5400), ("2h", 7200), ("1h30m", 5400), ("45s", 45),
+                                          ("1.5h", 5400), (" 2H ", 7200)])
+def test_durations_parse(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "90", "abc", "0m", "1m1m", "m30", "1h-5m"])
+def test_bad_durations_are_one_line_errors(text):
+    with pytest.raises(UserError, match="--time-budget"):
+        parse_duration(text)
+
+
+def test_whole_hyperband_plan_trains_the_best_configuration_to_max_epochs(workdir, tiny_demo, capsys):
+    """No --max-trials: the whole plan runs (10 trials at 6 epochs), so the best round-0 configuration
+    is continued to 6 epochs, and the start-up lines print the plan."""
+    assert main(search_args(tiny_demo, "hb", "--space", "baseline", "--max-epochs", 6)) == 0
+    out = capsys.readouterr().out
+    assert "bracket 1: 5 x 2 -> 2 x 6 epochs" in out and "bracket 0: 3 x 6 epochs" in out
+    assert "10 trials, 36 epochs of training" in out and "cuts this plan" not in out
+    rows = leaderboard.read_csv(workdir / "tuner_runs" / "hb")
+    assert len(rows) == 10 and all(r["status"] == "COMPLETED" for r in rows)
+    first = [r for r in rows if r["bracket"] == "1" and r["round"] == "0"]
+    continued = [r for r in rows if r["bracket"] == "1" and r["round"] == "1"]
+    assert len(first) == 5 and len(continued) == 2
+    best_first = max(first, key=lambda r: float(r["objective"]))
+    hps = [h for h in leaderboard.hp_columns(rows)]
+    same = [r for r in continued if all(r[h] == best_first[h] for h in hps)]
+    assert same, "the best 2-epoch configuration was not continued"
+    record = json.loads((workdir / "tuner_runs" / "hb" / f"trial_{same[0]['trial_id']}" / "trial.json").read_text())
+    assert record["hyperparameters"]["values"]["tuner/epochs"] == 6
+
+
+def test_a_max_trials_cap_says_how_it_cuts_the_plan(workdir, tiny_demo, capsys):
+    assert main(search_args(tiny_demo, "cap", "--space", "baseline", "--max-epochs", 6, "--max-trials", 3)) == 0
+    out = capsys.readouterr().out
+    assert ("--max-trials 3 cuts this plan: bracket 1 round 0 runs 3 of its 5 trials; 2 later rounds never run; "
+            "6 epochs of training, and no configuration trains beyond 2 epochs (the whole plan reaches 6)") in out
+    assert len(leaderboard.read_csv(workdir / "tuner_runs" / "cap")) == 3
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """Wall clock that moves 100 s at the end of every training epoch of a search, and not otherwise."""
+    now = {"t": 1_000_000.0}
+    monkeypatch.setattr(budget, "now", lambda: now["t"])
+    original = tuners.ReportingMixin.on_epoch_end
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        now["t"] += 100.0
+        return original(self, trial, model, epoch, logs=logs)
+
+    monkeypatch.setattr(tuners.ReportingMixin, "on_epoch_end", on_epoch_end)
+    return now
+
+
+def test_time_budget_stops_after_the_running_epoch_and_resume_continues(workdir, tiny_demo, capsys, fake_clock):
+    args = search_args(tiny_demo, "tb", "--space", "baseline", "--tuner", "random", "--max-trials", 10,
+                       "--max-epochs", 4, "--patience", 10)
+    assert main([*args, "--time-budget", "250s"]) == 0
+    project = workdir / "tuner_runs" / "tb"
+    rows = leaderboard.read_csv(project)
+    # epochs end at +100, +200, +300 s: the budget is spent in the third epoch, which completes; nothing after it
+    assert [r["status"] for r in rows] == ["COMPLETED"]
+    assert rows[0]["epochs"] == "3" and rows[0]["cut_by_budget"] == "yes" and float(rows[0]["objective"]) > 0
+    assert "time budget spent" in capsys.readouterr().out
+    sessions = json.loads((project / "budget.json").read_text())
+    assert len(sessions) == 1 and sessions[0]["budget_seconds"] == 250 and sessions[0]["stopped_by_budget"]
+
+    assert main([*args, "--resume", "--time-budget", "450s"]) == 0
+    rows = leaderboard.read_csv(project)
+    assert [r["trial_id"] for r in rows][:1] == [rows[0]["trial_id"]] and rows[0]["epochs"] == "3"  # kept as it was
+    assert len(rows) == 3 and all(r["status"] == "COMPLETED" for r in rows)
+    assert [r["epochs"] for r in rows] == ["3", "4", "1"] and [r["cut_by_budget"] for r in rows] == ["yes", "", "yes"]
+    assert len(json.loads((project / "budget.json").read_text())) == 2
+
+
+def test_a_budget_smaller_than_one_epoch_is_a_one_line_error(workdir, tiny_demo, capsys, monkeypatch):
+    from search import run
+    monkeypatch.setattr(run, "estimate_epoch_seconds", lambda config, n_train: 120.0)
+    code = main(search_args(tiny_demo, "small", "--space", "baseline", "--time-budget", "1m"))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--time-budget 1m" in err and "2m00s" in err
+    assert not (workdir / "tuner_runs" / "small").exists()
