@@ -69,6 +69,10 @@ class TimeBudget:
     def spent(self) -> bool:
         return self.left() <= 0
 
+    def share(self, ways: int) -> "TimeBudget":
+        """A budget starting now with an equal share of what is left, for one of `ways` jobs still to run."""
+        return TimeBudget.starting_now(max(0.0, self.left()) / max(1, ways))
+
 
 def log_session(project_dir: Path, budget: TimeBudget | None, started: float, ended: float,
                 stopped_by_budget: bool) -> None:

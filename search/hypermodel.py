@@ -23,6 +23,19 @@ class NanGuard(keras.callbacks.Callback):
             raise kt.errors.FailedTrialError(f"loss became {loss} at batch {batch + 1}")
 
 
+class BudgetStop(keras.callbacks.Callback):
+    """Stop training at the end of the epoch in which the time budget ran out (keeping that epoch)."""
+
+    def __init__(self, budget):
+        super().__init__()
+        self.budget, self.cut = budget, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.budget.spent():
+            self.model.stop_training = True
+            self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
+
+
 def training_callbacks(monitor: str, mode: str, patience: int) -> list:
     """Early stopping and LR decay on the validation split (the test split is never seen)."""
     return [

@@ -17,6 +17,7 @@ from tests.conftest import search_args
 
 MODEL_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "curves_{}.png", "samples_{}.png",
                  "misclassified_{}.png", "gradcam_{}.png")
+ENSEMBLE_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "samples_{}.png", "misclassified_{}.png")
 SHARED_FILES = ("metrics.json", "per_class.csv", "predictions.npz", "report_config.json", "index.html",
                 "comparison.png", "per_class_f1.png", "objective_vs_hp.png", "importance.png")
 
@@ -38,8 +39,14 @@ def reported(tmp_path_factory, tiny_demo):
 def test_report_writes_every_listed_file(reported):
     out = reported / "reports" / "cnn"
     meta = json.loads((out / "metrics.json").read_text())
-    names = [m["name"] for m in meta["models"]]
+    names = [m["name"] for m in meta["models"] if m["name"] != "ensemble"]
     assert len(names) == 2 and names[0].startswith("rank1-trial") and names[1].startswith("rank2-trial")
+    assert [m["name"] for m in meta["models"]][-1] == "ensemble"
+    ensemble = meta["models"][-1]
+    assert ensemble["members"] == names and ensemble["params"] == sum(m["params"] for m in meta["models"][:2])
+    assert all(m["inference_ms"] > 0 for m in meta["models"])
+    for pattern in ENSEMBLE_FIGURES:
+        assert (out / pattern.format("ensemble")).stat().st_size > 1000, pattern
     for name in SHARED_FILES:
         assert (out / name).stat().st_size > 0, name
     for name in names:
@@ -53,7 +60,7 @@ def test_report_writes_every_listed_file(reported):
     assert not [p for p in (reported / "reports").iterdir() if p.name.startswith(".")]  # no temp folders left
     page = (out / "index.html").read_text()
     assert meta["summary"] in page and "strongest on" in meta["summary"] and "weakest on" in meta["summary"]
-    assert page.count("<img ") == len(SHARED_FILES) - 5 + len(names) * len(MODEL_FIGURES)
+    assert page.count("<img ") == len(SHARED_FILES) - 5 + len(names) * len(MODEL_FIGURES) + len(ENSEMBLE_FIGURES)
 
 
 def test_metrics_equal_scikit_learn_on_the_saved_predictions(reported):
@@ -94,7 +101,7 @@ def test_saved_models_reload_and_predict_identically(reported, tiny_demo):
     meta = json.loads((reported / "reports" / "cnn" / "metrics.json").read_text())
     x_test = np.asarray(Dataset.open(tiny_demo).split("test")[0])
     saved = np.load(reported / "reports" / "cnn" / "predictions.npz")
-    for m in meta["models"]:
+    for m in meta["models"][:-1]:  # the last is the ensemble
         expected = saved[f"probs_{m['name']}"]  # what the model predicted before it was saved
         for ext in ("h5", "keras"):
             model = keras.models.load_model(reported / "models" / "cnn" / f"{m['name']}.{ext}")
@@ -127,7 +134,7 @@ def test_bad_input_is_one_line_and_status_2(reported, tmp_path, monkeypatch, cap
     monkeypatch.chdir(reported)
     before = sorted(p.name for p in (reported / "reports").iterdir())
     assert "no such run folder" in _error(capsys, ["--run", "tuner_runs/nope"])
-    assert "completed trials" in _error(capsys, ["--run", "tuner_runs/cnn", "--top", "9"])
+    assert "distinct completed configurations" in _error(capsys, ["--run", "tuner_runs/cnn", "--top", "9"])
     failed = reported / "tuner_runs" / "failed"
     shutil.copytree(reported / "tuner_runs" / "cnn", failed)
     text = (failed / "leaderboard.csv").read_text().replace("COMPLETED", "FAILED")
@@ -179,3 +186,13 @@ def test_train_on_train_and_val_uses_the_trials_best_epochs(reported, tmp_path):
     assert model["train_on"] == "train+val" and model["epochs"] == int(trial["best_step"] or 0) + 1
     assert "val_loss" not in model["history"]  # nothing held out to validate on while training
     assert (tmp_path / "m" / "base" / f"{model['name']}.h5").is_file()
+
+
+def test_the_ensemble_is_the_mean_of_its_members(reported):
+    saved = np.load(reported / "reports" / "cnn" / "predictions.npz")
+    meta = json.loads((reported / "reports" / "cnn" / "metrics.json").read_text())
+    members = meta["models"][-1]["members"]
+    for prefix in ("probs_", "probs_tta_"):
+        mean = np.mean([saved[prefix + name] for name in members], axis=0)
+        np.testing.assert_allclose(saved[prefix + "ensemble"], mean, atol=1e-6)
+        assert np.allclose(saved[prefix + "ensemble"].sum(axis=1), 1.0, atol=1e-4)

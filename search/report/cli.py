@@ -26,7 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="epochs at most (default: the search's --max-epochs; "
                                               "with --train-on train+val, the epochs the trial's best took)")
     p.add_argument("--train-on", choices=TRAIN_ON, default="train")
-    p.add_argument("--tta", action="store_true", help="also report test-time augmentation (horizontal flip)")
+    p.add_argument("--tta", nargs="?", const="flip", choices=("flip", "ten-crop"),
+                   help="also score test-time augmentation: flip (the default of a bare --tta) averages each face "
+                        "and its mirror; ten-crop the 4 corner and centre crops and their mirrors")
+    p.add_argument("--time-budget", metavar="DURATION",
+                   help="wall clock for all retraining (90m, 2h): each winner gets what is left divided by the "
+                        "winners still to train, and stops at the end of the epoch in which its share runs out")
     p.add_argument("--data", help="the prepared data folder (default: the one the search used)")
     p.add_argument("--out", help="--compare: name of the report folder under reports/")
     p.add_argument("--models-dir", default=str(MODELS_DIR), help=argparse.SUPPRESS)
@@ -43,6 +48,9 @@ def main(argv=None) -> int:
     try:
         if args.epochs is not None and args.epochs < 1:
             raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+        if args.time_budget is not None:
+            from search.budget import parse_duration
+            parse_duration(args.time_budget)
         if args.compare:
             from search.report.compare import compare
             compare(args.compare, args, console)

@@ -6,20 +6,25 @@ from search.report.figures import sample_per_class
 GRADCAM_PER_CLASS = 2
 
 
-def evaluate(model, data: dict, batch: int, tta: bool) -> dict:
-    """Validation scores, and test-split probabilities (plain and flip-averaged)."""
+def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = None) -> dict:
+    """Validation scores and probabilities, test probabilities (plain, and with `tta` when given:
+    flip or ten-crop), and the inference time per image."""
     from fer.metrics import class_report
+    from fer.tta import DEFAULT_CROP, predict_tta
+    from search.report.inference import inference_ms
     xv, yv = data["val"]
     scores = model.evaluate(xv, yv, batch_size=batch, verbose=0, return_dict=True)
     xt, yt = data["test"]
     out = {"val": {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]),
                    "macro_f1": float(scores.get("macro_f1", 0.0))}}
-    out["probs"] = model.predict(xt, batch_size=batch, verbose=0).astype("float32")
+    predict = lambda x: model.predict(x, batch_size=batch, verbose=0)  # noqa: E731
+    out["val_probs"] = predict(xv).astype("float32")
+    out["probs"] = predict(xt).astype("float32")
     out["test"] = class_report(yt, out["probs"].argmax(axis=1))
     if tta:
-        flipped = model.predict(xt[:, :, ::-1], batch_size=batch, verbose=0).astype("float32")
-        out["probs_tta"] = (out["probs"] + flipped) / 2
+        out["probs_tta"] = predict_tta(predict, xt, tta, crop or DEFAULT_CROP)
         out["test_tta"] = class_report(yt, out["probs_tta"].argmax(axis=1))
+    out["inference_ms"] = inference_ms(model, xt)
     return out
 
 

@@ -43,8 +43,9 @@ def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np
         file = f"confusion_{'norm_' if norm else ''}{name}.png"
         plots.confusion(folder / file, m["test"]["confusion_matrix"], f"{name}, test split", norm)
         figs.append((file, f"{name}: confusion matrix ({label})"))
-    plots.learning_curves(folder / f"curves_{name}.png", m["history"], f"{name}: learning curves")
-    figs.append((f"curves_{name}.png", f"{name}: loss and accuracy per epoch"))
+    if m["history"]:  # the ensemble trained nothing of its own
+        plots.learning_curves(folder / f"curves_{name}.png", m["history"], f"{name}: learning curves")
+        figs.append((f"curves_{name}.png", f"{name}: loss and accuracy per epoch"))
     pick = sample_per_class(y, 3, seed)
     caption = lambda i: f"{CLASS_NAMES[y[i]]}→{CLASS_NAMES[pred[i]]} {probs[i, pred[i]]:.2f}"  # noqa: E731
     plots.image_grid(folder / f"samples_{name}.png", x[pick], [caption(i) for i in pick],

@@ -19,7 +19,7 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.errors import UserError
 from search.config import RunConfig
-from search.hypermodel import space_options, training_callbacks
+from search.hypermodel import BudgetStop, space_options, training_callbacks
 from search.leaderboard import searched_values, trial_dir
 from spaces import get_space
 from spaces.common import class_weights
@@ -43,6 +43,7 @@ class Winner:
     history: dict
     paths: dict = field(default_factory=dict)
     val: dict = field(default_factory=dict)
+    cut_by_budget: bool = False
 
 
 def trial_record(project_dir: Path, trial_id: str) -> dict:
@@ -80,8 +81,11 @@ def _save_atomic(model: keras.Model, path: Path) -> None:
 
 
 def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
-            epochs: int | None = None, train_on: str = "train", on_epoch=None) -> tuple[Winner, keras.Model]:
-    """Train one winner from scratch and save it; returns the record and the trained model."""
+            epochs: int | None = None, train_on: str = "train", on_epoch=None,
+            budget=None) -> tuple[Winner, keras.Model]:
+    """Train one winner from scratch and save it; returns the record and the trained model.
+
+    With a `budget` (a TimeBudget), training stops at the end of the epoch in which it runs out."""
     record = trial_record(config.project_dir, trial_id)
     hp = trial_hyperparameters(record)
     values = searched_values(hp.values)
@@ -104,6 +108,8 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
         callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
                                                          save_best_only=True, save_weights_only=True))
         validation = (xv, yv)
+    stop = BudgetStop(budget) if budget is not None else None
+    callbacks += [stop] if stop else []
     start = time.perf_counter()
     history = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=config.batch_size,
                         class_weight=class_weights(values.get("class_weight", "none"), y), callbacks=callbacks,
@@ -123,6 +129,7 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
                     search_objective=float(record.get("score") or 0.0), train_on=train_on,
                     epochs=len(history["loss"]), best_epoch=best_epoch, seconds=round(seconds, 2),
                     params=int(model.count_params()), paths=paths,
-                    history={k: [float(v) for v in vs] for k, vs in history.items()})
+                    history={k: [float(v) for v in vs] for k, vs in history.items()},
+                    cut_by_budget=bool(stop and stop.cut))
     atomic_write_text(Path(paths["json"]), json.dumps(asdict(winner), indent=2) + "\n")
     return winner, model

@@ -36,29 +36,58 @@ def report_run(run: str, args, console) -> dict:
 
 
 def retrain_winners(config, best: list[dict], data: dict, args, console) -> tuple[list, dict, dict]:
-    """Retrain and score each winner in turn; returns their records, test probabilities and Grad-CAMs."""
+    """Retrain and score each winner in turn, then the ensemble of them all; returns their records,
+    test probabilities (plain and TTA) and Grad-CAMs."""
     from search import tf_memory
+    from search.report.ensemble import ENSEMBLE, ensemble_entry
     from search.report.evaluate import evaluate, gradcam_maps
     from search.report.retrain import retrain
-    models, probs, cams = [], {}, {}
+    models, results, probs, cams = [], [], {}, {}
+    budget = retrain_budget(args, len(best), console)
     for rank, row in enumerate(best, start=1):
         console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", args.epochs or config.max_epochs)
         mark = tf_memory.mark()
         winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
-                                epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch)
-        result = evaluate(model, data, config.batch_size, args.tta)
-        entry = {**asdict(winner), "val": result["val"], "test": result["test"]}
+                                epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch,
+                                budget=budget.share(len(best) - rank + 1) if budget else None)
+        result = evaluate(model, data, config.batch_size, args.tta, winner.hyperparameters.get("crop_size"))
+        entry = {**asdict(winner), "val": result["val"], "test": result["test"], "inference_ms": result["inference_ms"]}
         if args.tta:
             entry["test_tta"] = result["test_tta"]
-            probs[f"probs_tta_{winner.name}"] = result["probs_tta"]
-        probs[f"probs_{winner.name}"] = result["probs"]
+        keep_probs(probs, winner.name, result)
         cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed)
         models.append(entry)
+        results.append(result)
         console.model_end(f"{winner.name}: test accuracy {entry['test']['accuracy']:.4f}, macro-F1 "
-                          f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s)")
+                          f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s"
+                          f"{', cut by the time budget' if winner.cut_by_budget else ''})")
         del model
         tf_memory.release(mark)  # each winner's weights go before the next one trains
+    if len(models) > 1:
+        entry, result = ensemble_entry(models, results, data["val"][1], data["test"][1])
+        keep_probs(probs, ENSEMBLE, result)
+        cams[ENSEMBLE] = None
+        models.append(entry)
     return models, probs, cams
+
+
+def keep_probs(probs: dict, name: str, result: dict) -> None:
+    """What predictions.npz keeps of a model: its test probabilities, plain and with TTA."""
+    probs[f"probs_{name}"] = result["probs"]
+    if "probs_tta" in result:
+        probs[f"probs_tta_{name}"] = result["probs_tta"]
+
+
+def retrain_budget(args, winners: int, console):
+    """The retraining's TimeBudget, split as it goes: each winner gets what is left over those still to train."""
+    if not getattr(args, "time_budget", None):
+        return None
+    from search.budget import TimeBudget, fmt_duration, parse_duration
+    budget = TimeBudget.starting_now(parse_duration(args.time_budget))
+    console.line(f"time budget {fmt_duration(budget.seconds)} for {winners} winner{'s' * (winners != 1)}: each gets "
+                 f"what is left divided by the winners still to train ({fmt_duration(budget.seconds / winners)} for "
+                 "the first), and stops at the end of the epoch in which its share runs out")
+    return budget
 
 
 def report_meta(config, ds, done: list[dict], models: list[dict], args) -> dict:
@@ -100,6 +129,7 @@ def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: 
     from search.console import hp_text
     from search.leaderboard import hp_columns
     from search.report import page
+    from search.report.ensemble import ENSEMBLE
     from search.report.figures import hp_figures, model_figures, shared_figures
     from search.report.importance import typed_rows, varied
     from search.report.tables import TABLE_HEADER, table_rows
@@ -112,11 +142,12 @@ def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: 
     for m in models:
         figures = model_figures(tmp, m, data["test"][0], data["test"][1], probs[f"probs_{m['name']}"],
                                 cams[m["name"]], config.seed)
-        tta = f" With flip TTA: accuracy {m['test_tta']['accuracy']:.4f}, macro-F1 {m['test_tta']['macro_f1']:.4f}." \
-            if "test_tta" in m else ""
-        sections.append((m["name"], f"<p>Hyperparameters: {page.esc(hp_text(m['hyperparameters']))}. Trained "
-                         f"{m['epochs']} epochs (best {m['best_epoch']}) in {m['seconds']:.0f} s.{page.esc(tta)}</p>"
-                         + page.figures_html(tmp, figures)))
+        tta = (f" With {meta['tta']} TTA: accuracy {m['test_tta']['accuracy']:.4f}, macro-F1 "
+               f"{m['test_tta']['macro_f1']:.4f}." if "test_tta" in m else "")
+        what = (f"The mean of the probabilities of {', '.join(m['members'])}." if m["name"] == ENSEMBLE else
+                f"Hyperparameters: {hp_text(m['hyperparameters'])}. Trained {m['epochs']} epochs (best "
+                f"{m['best_epoch']}) in {m['seconds']:.0f} s{' (cut by the time budget)' if m['cut_by_budget'] else ''}.")
+        sections.append((m["name"], f"<p>{page.esc(what + tta)}</p>" + page.figures_html(tmp, figures)))
     importance_text = ("<p>Too few completed trials for an importance estimate.</p>" if not weights else
                        page.table(["hyperparameter", "importance"], [[k, f"{v:.3f}"] for k, v in weights.items()]))
     hp_figs = hp_figures(tmp, trials, varied(trials, hps), weights, config.objective)

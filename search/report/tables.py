@@ -6,8 +6,9 @@ from fer.constants import CLASS_NAMES
 from fer.metrics import strongest_and_weakest
 
 PER_CLASS_FIELDS = ("precision", "recall", "f1")
-TABLE_HEADER = ["model", "val loss", "val accuracy", "test accuracy", "test macro-F1", "test weighted-F1",
-                "parameters", "training time (s)"]
+TABLE_HEADER = ["model", "val loss", "val accuracy", "val macro-F1", "test accuracy", "test macro-F1",
+                "TTA test accuracy", "TTA test macro-F1", "test weighted-F1", "parameters", "inference ms/image",
+                "training time (s)"]
 
 
 def summary_line(model: dict) -> str:
@@ -19,10 +20,20 @@ def summary_line(model: dict) -> str:
             f"{model['test']['macro_f1']:.3f}. It is strongest on {words(strong)} and weakest on {words(weak)}.")
 
 
+def _num(value, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def table_rows(models: list[dict]) -> list[list]:
-    return [[m["name"], f"{m['val']['loss']:.4f}", f"{m['val']['accuracy']:.4f}", f"{m['test']['accuracy']:.4f}",
-             f"{m['test']['macro_f1']:.4f}", f"{m['test']['weighted_f1']:.4f}", m["params"], f"{m['seconds']:.1f}"]
-            for m in models]
+    """One row per model (and the ensemble): validation, test plain and with TTA, and the costs."""
+    rows = []
+    for m in models:
+        tta = m.get("test_tta", {})
+        rows.append([m["name"], _num(m["val"]["loss"]), _num(m["val"]["accuracy"]), _num(m["val"].get("macro_f1")),
+                     _num(m["test"]["accuracy"]), _num(m["test"]["macro_f1"]), _num(tta.get("accuracy")),
+                     _num(tta.get("macro_f1")), _num(m["test"]["weighted_f1"]), m["params"],
+                     _num(m.get("inference_ms"), 3), _num(m["seconds"], 1)])
+    return rows
 
 
 def per_class_csv(models: list[dict]) -> str:
