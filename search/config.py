@@ -10,6 +10,7 @@ OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "val_macro_f1": "max"}
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_FILE = "config.json"
 LEADERBOARD_FILE = "leaderboard.csv"
+TENSORBOARD_DIR = "tensorboard"  # in the project folder: `tensorboard --logdir tuner_runs/<project>/tensorboard`
 TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder
 PROGRESS_FILE = "fer_progress.json"  # ditto, while a distributed worker runs the trial
 # A first look: few trials, few epochs. With Hyperband at 6 epochs (factor 3) six trials are the
@@ -41,6 +42,7 @@ class RunConfig:
     runs_dir: str = str(TUNER_RUNS_DIR)
     patience: int = 5
     hyperband_iterations: int = 1
+    tensorboard: bool = True  # per-trial logs in <project>/tensorboard/ (TensorFlow backend)
     time_budget: str | None = None  # as given, e.g. "2h"; each session (run or --resume) gets its own
     # filled in by the runner, for the record
     resolved: dict = field(default_factory=dict)

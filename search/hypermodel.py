@@ -9,7 +9,7 @@ import math
 import keras
 import keras_tuner as kt
 
-from search.config import RunConfig
+from search.config import TENSORBOARD_DIR, RunConfig
 from spaces import SpaceOptions, get_space
 from spaces.common import class_weights
 
@@ -44,6 +44,19 @@ def training_callbacks(monitor: str, mode: str, patience: int) -> list:
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
                                           patience=max(1, patience // 2), min_lr=1e-6),
     ]
+
+
+def search_callbacks(config: RunConfig) -> list:
+    """Callbacks handed to `tuner.search`: TensorBoard logs per trial, where it can write them.
+
+    keras-tuner moves the log folder to <project>/tensorboard/<trial id>/ and, under TensorFlow,
+    adds its HParams summary so trials can be compared in TensorBoard's HParams view. Keras's
+    TensorBoard callback writes through TensorFlow, so other backends get no logs.
+    """
+    if not config.tensorboard or keras.backend.backend() != "tensorflow":
+        return []
+    return [keras.callbacks.TensorBoard(log_dir=str(config.project_dir / TENSORBOARD_DIR), histogram_freq=0,
+                                        write_graph=False, update_freq="epoch")]
 
 
 def space_options(config: RunConfig) -> SpaceOptions:

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
+                   help="do not write TensorBoard logs to tuner_runs/<project>/tensorboard/")
     dist = p.add_argument_group("distributed search (keras-tuner's chief/worker engine)")
     dist.add_argument("--workers", type=int, default=0, help="run N worker processes on this machine")
     dist.add_argument("--role", choices=("chief", "worker"), help="one process of a search across machines")
@@ -82,7 +84,7 @@ def config_from_args(args) -> RunConfig:
                      objective=args.objective, seed=args.seed, project=args.project, overwrite=args.overwrite,
                      resume=args.resume, precision=args.precision, quick=args.quick, weights=weights,
                      runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
-                     time_budget=args.time_budget)
+                     time_budget=args.time_budget, tensorboard=args.tensorboard)
 
 
 def prepare_project(config: RunConfig) -> bool:
@@ -183,7 +185,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     from fer.cache import atomic_write_text
     from search.console import make_console
-    from search.hypermodel import space_options
+    from search.hypermodel import search_callbacks, space_options
     from spaces import get_space
     from spaces.mobilenet import check_weights
 
@@ -213,7 +215,8 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
             from search.distributed.roles import serve_workers
             serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
         else:
-            tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+            tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
+                         callbacks=search_callbacks(config))
     except BudgetSpent:
         stopped_by_budget = True
     except KeyboardInterrupt:

@@ -62,7 +62,7 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
 
     from search.console import PlainConsole
     from search.distributed.workers import RECYCLE_EXIT
-    from search.hypermodel import FerHyperModel, space_options
+    from search.hypermodel import FerHyperModel, search_callbacks, space_options
     from search.tuners import Recycle, make_tuner
     from spaces import get_space
     ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
@@ -74,7 +74,8 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
                           run_columns(config), writes_leaderboard=False, budget=budget)
     tuner.recycle_after = recycle_after
     try:
-        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0)
+        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
+                     callbacks=search_callbacks(config))
     except Recycle:
         return RECYCLE_EXIT
     except BudgetSpent:
