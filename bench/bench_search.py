@@ -37,7 +37,10 @@ from search.console import PlainConsole  # noqa: E402
 from search.hypermodel import FerHyperModel  # noqa: E402
 from search.tf_memory import rss_mb  # noqa: E402
 from search.tuners import make_tuner  # noqa: E402
+from search import tf_memory  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
+
+tf_memory.prefer_system_allocator()  # what search.run and search.report do when they start
 
 SHARED = ROOT.parent / "shared"
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"

@@ -1,18 +1,16 @@
 """Dataset plots written next to the cached arrays: a sample grid and class counts."""
-import matplotlib
+from matplotlib.figure import Figure  # no pyplot: no global backend switch, a notebook keeps its inline plots
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from fer.constants import CLASS_NAMES, SPLITS  # noqa: E402
+from fer.constants import CLASS_NAMES, SPLITS
 
 
 def save_samples(path, x: np.ndarray, y: np.ndarray, seed: int = 0, per_class: int = 8,
                  title: str = "") -> None:
     """A grid of random training images, one row per class, each labelled."""
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(len(CLASS_NAMES), per_class, figsize=(per_class * 1.1, len(CLASS_NAMES) * 1.25))
+    fig = Figure(figsize=(per_class * 1.1, len(CLASS_NAMES) * 1.25))
+    axes = fig.subplots(len(CLASS_NAMES), per_class)
     for c, name in enumerate(CLASS_NAMES):
         idx = np.flatnonzero(y == c)
         pick = rng.choice(idx, size=min(per_class, idx.size), replace=False) if idx.size else []
@@ -24,12 +22,12 @@ def save_samples(path, x: np.ndarray, y: np.ndarray, seed: int = 0, per_class: i
     fig.suptitle(title or "random training samples per class", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def save_class_counts(path, counts: dict[str, np.ndarray], title: str = "") -> None:
     """Grouped bars: images per class for each split."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
     width = 0.8 / len(SPLITS)
     pos = np.arange(len(CLASS_NAMES))
     for i, split in enumerate(SPLITS):
@@ -41,4 +39,3 @@ def save_class_counts(path, counts: dict[str, np.ndarray], title: str = "") -> N
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

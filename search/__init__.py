@@ -1,4 +1,5 @@
-"""search: the workflow (CLI, tuners, callbacks, leaderboard, reports)."""
-from search.tf_memory import prefer_system_allocator
+"""search: the workflow (CLI, tuners, callbacks, leaderboard, budgets, distributed search, reports).
 
-prefer_system_allocator()  # before TensorFlow allocates anything: see search/tf_memory.py
+Importing it does nothing but define things; `search.run` and `search.report` set the process up
+(quiet backend start, TensorFlow's allocator) when they run.
+"""

@@ -5,14 +5,13 @@ so neither command imports the other.
 """
 from pathlib import Path
 
-from fer.constants import META_FILE
+from fer.constants import DEMO_SOURCE, META_FILE
 from fer.errors import UserError
 from search.config import CONFIG_FILE, RunConfig
 
 
 def open_data(spec: str):
     """A prepared data folder, or the demo data (prepared on first use) for `demo`."""
-    from fer.constants import DEMO_SOURCE
     from fer.dataset import Dataset
     from fer.prepare import ensure_demo
     return Dataset.open(ensure_demo() if spec == DEMO_SOURCE else spec)
@@ -21,6 +20,9 @@ def open_data(spec: str):
 def open_search_data(config: RunConfig, override: str | None, hint: str):
     """The data a search used (config.json), refusing a folder whose arrays hash differently."""
     path = override or config.resolved.get("data_path")
+    if path == DEMO_SOURCE:
+        from fer.prepare import ensure_demo
+        path = str(ensure_demo())
     if not path or not Path(path, META_FILE).is_file():
         raise UserError(f"{Path(path or '?') / META_FILE}: not found; {hint}")
     ds = open_data(path)
@@ -53,3 +55,14 @@ def load_project(folder: Path) -> RunConfig:
 def run_columns(config: RunConfig) -> dict:
     """Leaderboard columns the same for every trial of a run: backbone weights and precision policy."""
     return {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}
+
+
+def retraining_precision(config: RunConfig, requested: str | None) -> str:
+    """The dtype policy to retrain with: the one asked for, else the search's; mixed_float16 only on a CUDA GPU."""
+    from search.precision import has_cuda_gpu
+    policy = requested or config.resolved.get("precision", {}).get("policy", "float32")
+    if policy == "mixed_float16" and not has_cuda_gpu():
+        how = "--precision mixed_float16" if requested else "the search used mixed_float16 (on a GPU)"
+        raise UserError(f"{how}: float16 training needs a CUDA GPU and there is none here; "
+                        "pass --precision float32 (or mixed_bfloat16)")
+    return policy

@@ -5,54 +5,63 @@ full configuration, leaderboard.csv rewritten after every trial). The validation
 early stopping and selection; the test split is never touched here.
 """
 import argparse
-import os
 import shutil
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from fer.constants import DEMO_NOTICE  # noqa: E402
-from fer.errors import UserError, print_user_error  # noqa: E402
-from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig  # noqa: E402
-from search.budget import BudgetSpent, fmt_duration, log_session, parse_duration  # noqa: E402
-from search.distributed.chief import CONNECT_TIMEOUT  # noqa: E402
-from search.project import open_data, run_columns, train_and_val  # noqa: E402
+from fer.command import add_verbose, command_parser
+from fer.constants import DEMO_NOTICE
+from fer.errors import UserError, print_user_error
+from search.budget import BudgetSpent, fmt_duration, log_session, parse_duration
+from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
+from search.distributed.chief import CONNECT_TIMEOUT
+from search.project import open_data, run_columns, train_and_val
+from search.startup import start_search_process
 
 
 def build_parser() -> argparse.ArgumentParser:
     from spaces import SPACES
     d = RunConfig()
-    p = argparse.ArgumentParser(prog="python -m search.run", description=__doc__.splitlines()[0])
-    p.add_argument("--space", choices=list(SPACES), default=d.space)
-    p.add_argument("--tuner", choices=TUNERS, default=d.tuner)
+    p = command_parser("python -m search.run", __doc__)
+    p.add_argument("--space", choices=list(SPACES), default=d.space, help="the search space (a module in spaces/)")
+    p.add_argument("--tuner", choices=TUNERS, default=d.tuner, help="keras-tuner's search algorithm")
     p.add_argument("--data", default=d.data, help="a folder written by fer.prepare, or 'demo' (prepared on first use)")
     p.add_argument("--max-trials", type=int,
-                   help=f"trials to run (default {DEFAULT_TRIALS}; hyperband: none, its whole plan runs, and a "
-                        "number cuts the plan, as the start-up lines say)")
-    p.add_argument("--max-epochs", type=int, help=f"epochs per trial at most (default {d.max_epochs})")
+                   help=f"trials to run ({DEFAULT_TRIALS} when not given; hyperband: none, its whole plan runs, "
+                        "and a number cuts the plan, as the start-up lines say)")
+    p.add_argument("--max-epochs", type=int, help=f"epochs per trial at most ({d.max_epochs} when not given; "
+                                                   f"{QUICK['max_epochs']} with --quick)")
     p.add_argument("--iterations", type=int, default=d.hyperband_iterations,
-                   help="hyperband: times its whole plan runs (default %(default)s)")
+                   help="hyperband: times its whole plan runs")
     p.add_argument("--time-budget", metavar="DURATION",
                    help="wall clock for this run (90m, 2h, 1h30m): no trial starts after it, and the running "
                         "one stops at the end of its epoch; with --resume, the time to add")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--objective", choices=list(OBJECTIVES), default=d.objective)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--project", help="name under tuner_runs/ (default <space>-<tuner>)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per training step")
+    p.add_argument("--objective", choices=list(OBJECTIVES), default=d.objective,
+                   help="what the tuner optimises on the validation split")
+    p.add_argument("--seed", type=int, default=d.seed, help="the same seed gives the same hyperparameters")
+    p.add_argument("--project", help="name under tuner_runs/ (<space>-<tuner> when not given)")
     p.add_argument("--runs-dir", default=d.runs_dir, help=argparse.SUPPRESS)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="start fresh, deleting an existing project")
     mode.add_argument("--resume", action="store_true", help="continue an interrupted search")
-    p.add_argument("--precision", choices=PRECISIONS, default=d.precision)
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help="Keras dtype policy; auto: mixed_float16 on a CUDA GPU, else the faster of float32 and "
+                        "mixed_bfloat16 for the space, measured on this machine")
     p.add_argument("--weights", default="imagenet",
-                   help="mobilenet backbone: imagenet (default), a local .h5 file, or none (random init)")
+                   help="mobilenet backbone: imagenet, a local no-top .h5 file, or none (random init)")
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
     p.add_argument("--quick", action="store_true",
                    help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
-                   help="do not write TensorBoard logs to tuner_runs/<project>/tensorboard/")
+                   help="write no TensorBoard logs to tuner_runs/<project>/tensorboard/ (written when not given)")
+    add_verbose(p)
+    add_distributed_flags(p)
+    return p
+
+
+def add_distributed_flags(p: argparse.ArgumentParser) -> None:
     dist = p.add_argument_group("distributed search (keras-tuner's chief/worker engine)")
     dist.add_argument("--workers", type=int, default=0, help="run N worker processes on this machine")
     dist.add_argument("--role", choices=("chief", "worker"), help="one process of a search across machines")
@@ -61,12 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--tuner-id", help="--role worker: a stable id; restarting a worker under the same id "
                                           "re-runs the trial it was interrupted in")
     dist.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT,
-                      help=f"--role worker: seconds to wait for the chief (default {CONNECT_TIMEOUT:.0f})")
-    dist.add_argument("--threads", type=int, help="CPU threads per worker (default: an equal share of the cores)")
+                      help="--role worker: seconds to wait for the chief")
+    dist.add_argument("--threads", type=int, help="CPU threads per worker (an equal share of the cores when not given)")
     dist.add_argument("--recycle-after", type=int, metavar="K",
                       help="run trials in worker processes restarted every K trials, so memory stays flat "
                            "(alone: one local worker)")
-    return p
 
 
 def config_from_args(args) -> RunConfig:
@@ -264,6 +272,7 @@ def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_search_process(args.verbose)
     try:
         for flag, value in (("--threads", args.threads), ("--recycle-after", args.recycle_after)):
             if value is not None and value < 1:

@@ -7,7 +7,6 @@ import importlib
 from types import ModuleType
 
 from fer.errors import UserError
-from spaces.common import SpaceOptions
 
 SPACES = {
     "baseline": "spaces.baseline",
@@ -20,6 +19,13 @@ def get_space(name: str) -> ModuleType:
     if name not in SPACES:
         raise UserError(f"unknown space {name!r} (choose from {', '.join(SPACES)})")
     return importlib.import_module(SPACES[name])
+
+
+def __getattr__(name):  # lazy: the registry's names must not import Keras (`--help` stays fast)
+    if name == "SpaceOptions":
+        from spaces.common import SpaceOptions
+        return SpaceOptions
+    raise AttributeError(name)
 
 
 __all__ = ["SPACES", "SpaceOptions", "get_space"]

@@ -13,6 +13,10 @@ from fer.constants import CLASS_NAMES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from search import tf_memory  # noqa: E402
+
+tf_memory.prefer_system_allocator()  # what search.run and search.report do when they start, before TensorFlow allocates
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_CSV = SHARED_DATA / "fer2013_from_images.csv.gz"
 REAL_ZIP = SHARED_DATA / "fer2013_images.zip"

@@ -65,7 +65,7 @@ def mmapped_in_use_mb() -> float:
 
 @needs_tf
 def test_large_tensors_go_back_to_the_system_after_use():
-    assert tf_memory.allocator() == "system"  # importing search chose it, before TensorFlow allocated
+    assert tf_memory.allocator() == "system"  # chosen at start (conftest, as the commands do), before TensorFlow allocated
     before = mmapped_in_use_mb()
     x = keras.random.uniform((64, 48, 48, 64))  # 36 MB, as a cnn trial's activations
     y = keras.ops.conv(x, keras.random.uniform((3, 3, 64, 64)), padding="same")

@@ -7,36 +7,43 @@ predictions.npz, the figures and a self-contained index.html. `--compare RUN RUN
 winners of several runs into one comparison report.
 """
 import argparse
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from fer.constants import MODELS_DIR, REPORTS_DIR  # noqa: E402
-from fer.errors import UserError, print_user_error  # noqa: E402
+from fer.command import add_verbose, command_parser
+from fer.constants import MODELS_DIR, REPORTS_DIR, TUNER_RUNS_DIR
+from fer.errors import UserError, print_user_error
+from search.report.winners import TRAIN_ON
+from search.startup import start_search_process
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from search.report.retrain import TRAIN_ON
-    p = argparse.ArgumentParser(prog="python -m search.report", description=__doc__.splitlines()[0])
+    p = command_parser("python -m search.report", __doc__)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", help="a search folder, tuner_runs/<project>")
+    what.add_argument("--project", help="a search by its project name (the folder under tuner_runs/)")
     what.add_argument("--compare", nargs="+", metavar="RUN", help="several search folders: one comparison report")
-    p.add_argument("--top", type=int, default=3, help="winners to retrain per run (default 3)")
-    p.add_argument("--epochs", type=int, help="epochs at most (default: the search's --max-epochs; "
+    p.add_argument("--top", type=int, default=3, help="distinct configurations to retrain per run")
+    p.add_argument("--epochs", type=int, help="epochs at most (the search's --max-epochs when not given; "
                                               "with --train-on train+val, the epochs the trial's best took)")
-    p.add_argument("--train-on", choices=TRAIN_ON, default="train")
+    p.add_argument("--train-on", choices=TRAIN_ON, default="train",
+                   help="train: early stopping and the best epoch on validation; train+val: both, for a fixed "
+                        "number of epochs")
     p.add_argument("--tta", nargs="?", const="flip", choices=("flip", "ten-crop"),
                    help="also score test-time augmentation: flip (the default of a bare --tta) averages each face "
                         "and its mirror; ten-crop the 4 corner and centre crops and their mirrors")
     p.add_argument("--time-budget", metavar="DURATION",
                    help="wall clock for all retraining (90m, 2h): each winner gets what is left divided by the "
                         "winners still to train, and stops at the end of the epoch in which its share runs out")
-    p.add_argument("--data", help="the prepared data folder (default: the one the search used)")
+    p.add_argument("--data", help="the prepared data folder, or 'demo' (the one the search used when not given; "
+                                  "it must hash the same)")
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   help="Keras dtype policy for retraining (the search's when not given; mixed_float16 needs a "
+                        "CUDA GPU)")
     p.add_argument("--out", help="--compare: name of the report folder under reports/")
     p.add_argument("--models-dir", default=str(MODELS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--reports-dir", default=str(REPORTS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
+    add_verbose(p)
     return p
 
 
@@ -44,7 +51,10 @@ def main(argv=None) -> int:
     from search.report.console import ReportConsole
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_search_process(args.verbose)
     console = ReportConsole(plain=True if args.plain else None)
+    if args.project:
+        args.run = str(TUNER_RUNS_DIR / args.project)
     try:
         if args.epochs is not None and args.epochs < 1:
             raise UserError(f"--epochs must be at least 1, got {args.epochs}")

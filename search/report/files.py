@@ -6,7 +6,7 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.npz"
 PER_CLASS_FILE = "per_class.csv"
 REPORT_CONFIG_FILE = "report_config.json"
-REPORT_ARGS = ("top", "epochs", "train_on", "tta", "time_budget", "data")  # the options written to report_config.json
+REPORT_ARGS = ("top", "epochs", "train_on", "tta", "time_budget", "data", "precision")  # the options written to report_config.json
 
 
 def write_json(path: Path, data) -> None:

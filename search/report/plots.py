@@ -1,12 +1,9 @@
 """The figures of a model report: confusion matrices, learning curves, per-class and comparison
 bars, sample predictions, confident mistakes and Grad-CAM overlays. Each writes one PNG."""
-import matplotlib
+from matplotlib.figure import Figure  # no pyplot: no global backend switch, a notebook keeps its inline plots
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from fer.constants import CLASS_NAMES  # noqa: E402
+from fer.constants import CLASS_NAMES
 
 DPI = 80
 
@@ -14,13 +11,13 @@ DPI = 80
 def _save(fig, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 def confusion(path, cm, title: str, normalise: bool) -> None:
     cm = np.asarray(cm, dtype=float)
     shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalise else cm
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig = Figure(figsize=(5.2, 4.6))
+    ax = fig.subplots()
     im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalise else None)
     for i in range(len(cm)):
         for j in range(len(cm)):
@@ -37,7 +34,8 @@ def confusion(path, cm, title: str, normalise: bool) -> None:
 
 
 def learning_curves(path, history: dict, title: str) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):
             if key in history:
@@ -51,7 +49,8 @@ def learning_curves(path, history: dict, title: str) -> None:
 
 def grouped_bars(path, groups: list[str], series: dict[str, list[float]], ylabel: str, title: str) -> None:
     """Bars per group, one colour per series (per-class F1 of each model, or metrics per model)."""
-    fig, ax = plt.subplots(figsize=(max(6, len(groups) * 0.9 + 2), 3.6))
+    fig = Figure(figsize=(max(6, len(groups) * 0.9 + 2), 3.6))
+    ax = fig.subplots()
     width = 0.8 / max(len(series), 1)
     pos = np.arange(len(groups))
     for i, (name, values) in enumerate(series.items()):
@@ -71,7 +70,8 @@ def image_grid(path, images: np.ndarray, captions: list[str], title: str, column
     """Faces in a grid, each captioned; an optional heat map drawn over each (Grad-CAM)."""
     n = max(len(images), 1)
     rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.45), squeeze=False)
+    fig = Figure(figsize=(columns * 1.25, rows * 1.45))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(images):
@@ -87,7 +87,8 @@ def hp_scatter(path, rows: list[dict], hps: list[str], objective: str) -> None:
     """The search objective against each hyperparameter, one panel each."""
     cols = min(4, max(len(hps), 1))
     nrows = (len(hps) + cols - 1) // cols or 1
-    fig, axes = plt.subplots(nrows, cols, figsize=(cols * 2.6, nrows * 2.3), squeeze=False)
+    fig = Figure(figsize=(cols * 2.6, nrows * 2.3))
+    axes = fig.subplots(nrows, cols, squeeze=False)
     y = [float(r["objective"]) for r in rows]
     for ax, hp in zip(axes.flat, hps):
         values = [r.get(hp) for r in rows]

@@ -24,7 +24,6 @@ from search.leaderboard import searched_values, trial_dir
 from spaces import get_space
 from spaces.common import class_weights
 
-TRAIN_ON = ("train", "train+val")
 
 
 @dataclass

@@ -17,13 +17,13 @@ def report_run(run: str, args, console) -> dict:
     import keras
     import numpy as np
 
-    from search.project import open_search_data
+    from search.project import open_search_data, retraining_precision
     from search.report.winners import completed_trials
 
     config, rows, done = completed_trials(run, args.top)
     ds = open_search_data(config, args.data, "pass --data with the folder the search used")
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
-    keras.mixed_precision.set_global_policy(config.resolved.get("precision", {}).get("policy", "float32"))
+    keras.mixed_precision.set_global_policy(retraining_precision(config, getattr(args, "precision", None)))
     models, probs, cams = retrain_winners(config, done[:args.top], data, args, console)
     meta = report_meta(config, ds, done, models, args)
     out = Path(args.reports_dir) / config.project_name
