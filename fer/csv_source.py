@@ -1,16 +1,17 @@
-"""Reader for the Kaggle `fer2013.csv` (`emotion,pixels,Usage`), plain, .gz or inside a .zip.
+"""Reader for the Kaggle `fer2013.csv` (`emotion,pixels,Usage`): plain, .gz, or inside a zip or tar.
 
 Rows are streamed and parsed in chunks, so peak memory is the output arrays plus one chunk,
-whatever the file's size. Nothing here depends on row order or on anything our rebuilt copy
-adds: the original 301 MB Kaggle file reads unchanged.
+whatever the file's size and wherever it is (an archive's member is streamed, not extracted).
+Nothing here depends on row order or on anything our rebuilt copy adds: the original 301 MB
+Kaggle file reads unchanged.
 """
 import gzip
-import io
-import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from fer import archives
 from fer.constants import IMAGE_SHAPE, NUM_CLASSES, USAGE_TO_SPLIT
 from fer.errors import UserError
 from fer.pixels import PixelError, parse_pixel_rows
@@ -20,18 +21,19 @@ CHUNK_ROWS = 2048
 REQUIRED = ("emotion", "pixels")
 
 
-def open_csv_stream(path: Path) -> io.BufferedIOBase:
-    """A binary stream of the CSV text, whether plain, gzip'd or the one .csv in a zip."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".zip"):
-        zf = zipfile.ZipFile(path)
-        members = [m for m in zf.namelist() if m.lower().endswith(".csv") and not m.startswith("__MACOSX")]
-        if len(members) != 1:
-            raise UserError(f"{path}: expected exactly one .csv inside the zip, found {len(members)}")
-        return zf.open(members[0])
-    return open(path, "rb")
+@contextmanager
+def open_csv_stream(path: Path):
+    """A binary stream of the CSV text, whether plain, gzip'd or the one CSV in a zip or tar."""
+    if archives.archive_format(path):
+        with archives.open_member(path, archives.csv_member(path)) as stream:
+            yield stream
+        return
+    try:
+        stream = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    except OSError as e:
+        raise UserError(f"{path}: cannot open: {e}") from None
+    with stream:
+        yield stream
 
 
 def _header(path: Path, line: bytes) -> dict[str, int]:
@@ -45,10 +47,6 @@ def _header(path: Path, line: bytes) -> dict[str, int]:
 
 
 def read_csv(path: Path) -> RawData:
-    try:
-        stream = open_csv_stream(path)
-    except (OSError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
-        raise UserError(f"{path}: cannot open: {e}") from None
     labels, usages, chunks = [], [], []
     pending: list[bytes] = []
     pending_rows: list[int] = []
@@ -61,7 +59,7 @@ def read_csv(path: Path) -> RawData:
         pending.clear()
         pending_rows.clear()
 
-    with stream:
+    with open_csv_stream(path) as stream:
         try:
             header = stream.readline()
             cols = _header(path, header)
@@ -91,7 +89,7 @@ def read_csv(path: Path) -> RawData:
                 pending_rows.append(row)
                 if len(pending) >= CHUNK_ROWS:
                     flush()
-        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeDecodeError) as e:
+        except (*archives.READ_ERRORS, UnicodeDecodeError) as e:
             raise UserError(f"{path}: cannot read: {e}") from None
         flush()
     if not labels:

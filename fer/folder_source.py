@@ -1,17 +1,18 @@
 """Reader for the Kaggle image-folder layout: `train/<emotion>/*.jpg`, `test/<emotion>/*.jpg`.
 
-Works on a folder or straight from a .zip (never extracted to disk). The official split is read
+Works on a folder or straight from a zip or tar (read in place, never extracted to disk; a tar in
+one pass in archive order, as a compressed tar cannot seek back cheaply). The official split is read
 from file-name prefixes (`Training_`, `PublicTest_`, `PrivateTest_`); where the test folder's
 files carry none, they are tagged HOLDOUT and the split step halves them into val and test.
 """
 import io
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from fer import archives
 from fer.constants import CLASS_NAMES, IMAGE_SIZE, USAGE_TO_SPLIT
 from fer.errors import UserError
 from fer.raw import HOLDOUT, RawData
@@ -23,7 +24,7 @@ TOP_FOLDERS = ("train", "test")
 def _locate(name: str) -> tuple[str, str] | None:
     """(top folder, emotion) for an image path in the layout, None for anything else."""
     parts = PurePosixPath(name).parts
-    if not name.lower().endswith(IMAGE_SUFFIXES) or any(p.startswith(("__MACOSX", ".")) for p in parts):
+    if not name.lower().endswith(IMAGE_SUFFIXES) or archives.is_hidden(name):
         return None
     for i, part in enumerate(parts[:-2]):
         if part.lower() in TOP_FOLDERS:
@@ -70,27 +71,18 @@ def decode_image(data: bytes, label: str, resize: bool) -> np.ndarray:
 
 
 def read_folder(source: Path, resize: bool = False) -> RawData:
-    """Read a folder or a .zip in the Kaggle image-folder layout."""
+    """Read a folder, zip or tar in the Kaggle image-folder layout."""
     if source.is_dir():
         names = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
-        read = lambda name: (source / name).read_bytes()  # noqa: E731
-        zf = None
-    else:
-        try:
-            zf = zipfile.ZipFile(source)
-        except (OSError, zipfile.BadZipFile) as e:
-            raise UserError(f"{source}: cannot open zip: {e}") from None
-        names = zf.namelist()
-        read = zf.read
-    try:
         images = list_images(names, source)
-        blobs = (read(name) for name, _, _ in images)  # read in order, decode in threads
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            pixels = list(pool.map(lambda nb: decode_image(nb[1], f"{source}: {nb[0]}", resize),
-                                   zip((n for n, _, _ in images), blobs)))
-    finally:
-        if zf is not None:
-            zf.close()
+        blobs = ((source / name).read_bytes() for name, _, _ in images)
+    else:
+        data = archives.read_members(source, lambda name: _locate(name) is not None)
+        images = list_images(list(data), source)
+        blobs = (data.pop(name) for name, _, _ in images)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # files read in order, decoded in threads
+        pixels = list(pool.map(lambda nb: decode_image(nb[1], f"{source}: {nb[0]}", resize),
+                               zip((n for n, _, _ in images), blobs)))
     x = np.stack(pixels)[..., None]
     y = np.array([CLASS_NAMES.index(e) for _, _, e in images], dtype=np.uint8)
     prefixed = [_official_split(PurePosixPath(n).name) for n, _, _ in images]

@@ -1,7 +1,8 @@
 """`python -m fer.prepare SOURCE`: turn FER-2013 (or the demo) into cached arrays under data/.
 
-SOURCE is a Kaggle `fer2013.csv` (plain, .gz or .zip), a folder or .zip in the Kaggle
-image-folder layout (`train/<emotion>/*.jpg`, `test/<emotion>/*.jpg`), or the word `demo`.
+SOURCE is a Kaggle `fer2013.csv` (plain, .gz, or in a .zip or tar such as the competition's
+`fer2013.tar.gz`), a folder, .zip or tar in the Kaggle image-folder layout (`train/<emotion>/*.jpg`,
+`test/<emotion>/*.jpg`), or the word `demo`. Archives are recognised by content and read in place.
 Writes x_/y_{train,val,test}.npy, meta.json (counts, split, source and array hashes),
 samples.png and class_counts.png. Rerunnable: an existing output is replaced only once the new
 one is complete.
@@ -9,13 +10,12 @@ one is complete.
 import argparse
 import sys
 import time
-import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from fer import plots
+from fer import archives, plots
 from fer.cache import atomic_dir, read_meta, sha256_tree, write_arrays, write_meta
 from fer.constants import (CLASS_NAMES, COUNTS_PLOT, DEFAULT_DATA_DIR, DEMO_DATA_DIR, DEMO_NOTICE,
                            DEMO_SOURCE, IMAGE_SHAPE, META_FILE, SAMPLES_PLOT, SPLITS)
@@ -35,18 +35,12 @@ def detect_kind(source: str) -> str:
         raise UserError(f"{source}: not found")
     if path.is_dir():
         return "folder"
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz", ".gz")):
+    if archives.archive_format(path):  # a CSV inside wins, as the image release has none
+        return "csv" if any(archives.is_csv(name) for name in archives.member_names(path)) else "folder"
+    if path.name.lower().endswith((".csv", ".gz")):
         return "csv"
-    if name.endswith(".zip"):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                has_csv = any(n.lower().endswith(".csv") for n in zf.namelist())
-        except (OSError, zipfile.BadZipFile) as e:
-            raise UserError(f"{source}: cannot open zip: {e}") from None
-        return "csv" if has_csv else "folder"
-    raise UserError(f"{source}: unknown format (expected fer2013.csv[.gz|.zip], an image folder "
-                    "train/<emotion>/, test/<emotion>/ or its .zip, or 'demo')")
+    raise UserError(f"{source}: unknown format (expected fer2013.csv[.gz], an image folder "
+                    "train/<emotion>/, test/<emotion>/, a .zip or tar (.tar, .tar.gz, .tgz) of either, or 'demo')")
 
 
 def read_source(source: str, kind: str, seed: int, resize: bool, demo_sizes: dict | None = None) -> RawData:
@@ -125,7 +119,8 @@ def print_summary(folder: Path, seconds: float) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fer.prepare", description=__doc__.splitlines()[0])
-    p.add_argument("source", help="fer2013.csv[.gz|.zip], image folder or .zip, or 'demo'")
+    p.add_argument("source", help="fer2013.csv[.gz], an image folder, a .zip or tar (.tar, .tar.gz, .tgz) "
+                   "of either, or 'demo'")
     p.add_argument("--out", type=Path, help=f"output folder (default {DEFAULT_DATA_DIR}, or {DEMO_DATA_DIR})")
     p.add_argument("--split", choices=[OFFICIAL, STRATIFIED],
                    help="official (default when the source carries it) or stratified re-split")

@@ -2,6 +2,7 @@
 import gzip
 import io
 import os
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -98,6 +99,16 @@ def write_zip(path: Path, files: dict, prefix: str = "") -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         for rel, data in files.items():
             zf.writestr(prefix + rel, data)
+    return path
+
+
+def write_tar(path: Path, files: dict) -> Path:
+    """A tar of {member name: bytes}, in the given order; gzip'd when the name ends .gz or .tgz."""
+    with tarfile.open(path, "w:gz" if path.name.endswith((".gz", ".tgz")) else "w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
     return path
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import good_rows, image_bytes, image_files, write_csv, write_folder, write_zip
+from conftest import csv_text, good_rows, image_bytes, image_files, write_csv, write_folder, write_tar, write_zip
 from fer.prepare import main
 
 Z = np.zeros(2304, dtype=int)
@@ -17,6 +17,17 @@ def file_case(name: str, data: bytes):
 
 def csv_case(rows=None, header="emotion,pixels,Usage"):
     return lambda d: write_csv(d / "fer2013.csv", rows, header)
+
+
+def truncated_tar_case(name: str):
+    def make(d):
+        whole = write_tar(d / name, {"fer2013/fer2013.csv": csv_text(good_rows()).encode()}).read_bytes()
+        (d / name).write_bytes(whole[:len(whole) // 2])
+        return d / name
+    return make
+
+
+TWO_CSVS = {"a/x.csv": csv_text(good_rows()).encode(), "b/y.csv": csv_text(good_rows()).encode()}
 
 
 def folder_case(extra: dict):
@@ -43,6 +54,12 @@ CASES = {
                         ["train/contempt/Training_x.png", "unknown emotion folder 'contempt'"]),
     "empty image zip": (lambda d: write_zip(d / "e.zip", {"readme.txt": b"x"}), ["e.zip", "no images"]),
     "corrupt gz": (file_case("f.csv.gz", b"\x1f\x8bnotgzip"), ["f.csv.gz", "cannot read"]),
+    "two CSVs in a tar": (lambda d: write_tar(d / "fer2013.tar.gz", TWO_CSVS),
+                          ["fer2013.tar.gz: 2 CSV files inside (a/x.csv, b/y.csv); expected one"]),
+    "two CSVs in a zip": (lambda d: write_zip(d / "fer2013.zip", TWO_CSVS),
+                          ["fer2013.zip: 2 CSV files inside (a/x.csv, b/y.csv); expected one"]),
+    "truncated tar.gz": (truncated_tar_case("fer2013.tar.gz"), ["fer2013.tar.gz", "cannot read tar"]),
+    "truncated tar": (truncated_tar_case("fer2013.tar"), ["fer2013.tar", "cannot read tar"]),
 }
 
 

@@ -1,10 +1,11 @@
 """fer.prepare end to end on small sources the tests write: formats, splits, atomicity."""
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from conftest import good_rows, image_bytes, image_files, write_csv, write_folder, write_zip
+from conftest import good_rows, image_bytes, image_files, write_csv, write_folder, write_tar, write_zip
 from fer.constants import CLASS_NAMES, SPLITS
 from fer.dataset import Dataset
 from fer.prepare import main
@@ -82,6 +83,36 @@ def test_image_folder_official_split_from_prefixes(workdir, as_zip):
     assert first == "train/angry/Training_0.png"
     want = np.random.default_rng(0).integers(0, 256, size=(48, 48), dtype=np.uint8)
     np.testing.assert_array_equal(ds.split("train")[0][0, ..., 0], want)
+
+
+@pytest.fixture(scope="module")
+def plain_sources(tmp_path_factory):
+    """The small CSV and image folder, plain and prepared once: what every archive of them must give."""
+    root = tmp_path_factory.mktemp("plain")
+    sources = {"csv": write_csv(root / "fer2013.csv"), "images": write_folder(root / "imgs", image_files(per_class=2))}
+    for layout, src in sources.items():
+        prepare_ok(src, "--out", root / layout)
+    return {layout: (src, json.loads((root / layout / "meta.json").read_text())) for layout, src in sources.items()}
+
+
+@pytest.mark.parametrize("layout, suffix", [("csv", ".tar"), ("csv", ".tar.gz"), ("csv", ".tgz"),
+                                            ("csv", ".gz"), ("images", ".tar"), ("images", ".tar.gz")])
+def test_tar_archives_give_the_same_arrays_as_the_plain_source(workdir, plain_sources, layout, suffix):
+    """The competition's fer2013.tar.gz layout, read in place; a tar named plain .gz is found by content."""
+    plain, want = plain_sources[layout]
+    if layout == "csv":
+        members = {"fer2013/README": b"not data", "fer2013/fer2013.csv": plain.read_bytes(),
+                   "fer2013/._fer2013.csv": b"\x00\x05\x16\x07", "__MACOSX/fer2013/x.csv": b"junk"}
+    else:
+        files = {p.relative_to(plain).as_posix(): p.read_bytes() for p in sorted(plain.rglob("*.png"))}
+        # archive order reversed: the arrays must still come out in name order, as from the folder
+        members = {"README.txt": b"not data", **{f"fer2013/{k}": files[k] for k in reversed(list(files))}}
+    src = write_tar(workdir / f"fer2013{suffix}", members)
+    prepare_ok(src, "--out", "out")
+    got = json.loads((workdir / "out" / "meta.json").read_text())
+    assert got["sha256"] == want["sha256"] and got["counts"] == want["counts"] == {"train": 14, "val": 14, "test": 14}
+    assert got["split"]["method"] == "official" and got["source"]["kind"] == want["source"]["kind"]
+    assert got["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
 
 
 def test_image_folder_without_prefixes_halves_test_folder(workdir):
