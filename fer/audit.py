@@ -3,7 +3,6 @@
 Images are compared by a hash of their decoded pixels, within and across splits, so a leak
 from train into val/test (FER-2013 has hundreds) is visible before anyone trusts a test score.
 """
-import argparse
 import hashlib
 import json
 import sys
@@ -15,6 +14,7 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.constants import AUDIT_FILE, CLASS_NAMES, SPLITS
 from fer.dataset import Dataset
+from fer.command import command_parser
 from fer.errors import UserError, print_user_error
 
 
@@ -78,7 +78,7 @@ def run_audit(folder: Path, verify: bool = True) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer.audit", description=__doc__.splitlines()[0])
+    parser = command_parser("python -m fer.audit", __doc__)
     parser.add_argument("dir", type=Path, help="a folder written by fer.prepare")
     args = parser.parse_args(argv)
     try:

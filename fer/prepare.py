@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer import archives, plots
+from fer import archives
+from fer.command import command_parser
 from fer.cache import atomic_dir, read_meta, sha256_tree, write_arrays, write_meta
 from fer.constants import (CLASS_NAMES, COUNTS_PLOT, DEFAULT_DATA_DIR, DEMO_DATA_DIR, DEMO_NOTICE,
                            DEMO_SOURCE, IMAGE_SHAPE, META_FILE, SAMPLES_PLOT, SPLITS)
@@ -69,6 +70,7 @@ def prepare(source: str, out: Path | None = None, split: str | None = None, val_
     if kind == "demo":
         origin.update(seed=seed, notice=DEMO_NOTICE, sizes=demo_sizes)
     title = f"{Path(source).name if kind != 'demo' else DEMO_NOTICE}"
+    from fer import plots  # matplotlib only when there is something to draw
     with atomic_dir(out) as tmp:
         hashes = write_arrays(tmp, arrays)
         plots.save_samples(tmp / SAMPLES_PLOT, *arrays["train"], seed=seed,
@@ -118,15 +120,15 @@ def print_summary(folder: Path, seconds: float) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fer.prepare", description=__doc__.splitlines()[0])
-    p.add_argument("source", help="fer2013.csv[.gz], an image folder, a .zip or tar (.tar, .tar.gz, .tgz) "
-                   "of either, or 'demo'")
-    p.add_argument("--out", type=Path, help=f"output folder (default {DEFAULT_DATA_DIR}, or {DEMO_DATA_DIR})")
+    p = command_parser("python -m fer.prepare", __doc__)
+    p.add_argument("source", help="fer2013.csv (also .gz, .zip, .tar, .tar.gz/.tgz), an image folder train/<emotion>/, "
+                                  "test/<emotion>/ or its .zip/.tar archive, or 'demo'")
+    p.add_argument("--out", type=Path, help=f"output folder ({DEFAULT_DATA_DIR} when not given, {DEMO_DATA_DIR} for demo)")
     p.add_argument("--split", choices=[OFFICIAL, STRATIFIED],
-                   help="official (default when the source carries it) or stratified re-split")
+                   help="official (used when not given and the source carries it) or a stratified re-split")
     p.add_argument("--val-frac", type=float, default=0.1, help="stratified: validation fraction")
     p.add_argument("--test-frac", type=float, default=0.1, help="stratified: test fraction")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split and the demo data")
     p.add_argument("--resize", action="store_true", help="scale images that are not 48x48 instead of refusing them")
     p.add_argument("--audit", action="store_true", help="also run fer.audit on the result")
     return p

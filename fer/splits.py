@@ -1,6 +1,5 @@
 """Turn a source's images into train/val/test: the official split, or a seeded stratified one."""
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from fer.constants import CLASS_NAMES, SPLITS
 from fer.errors import UserError
@@ -11,6 +10,7 @@ OFFICIAL, STRATIFIED = "official", "stratified"
 
 def _stratified(y: np.ndarray, idx: np.ndarray, take: int | float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split idx into (keep, take), `take` images (or that fraction) in the second, class balance kept."""
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn takes seconds to import
     keep, take = train_test_split(idx, test_size=take, stratify=y[idx], random_state=seed)
     return np.sort(keep), np.sort(take)
 

@@ -5,6 +5,7 @@ Both draw the same leaderboard rows. Keras' own progress bars are off during the
 """
 import sys
 import time
+import warnings
 
 from rich import box
 from rich.console import Console, Group
@@ -122,7 +123,14 @@ class LiveConsole(PlainConsole):
     def search_begin(self, header: str, planned: int | None) -> None:
         self.start = time.perf_counter()
         self.header, self.planned = header, planned
+        self.held_warnings, self.showwarning = [], warnings.showwarning
+        warnings.showwarning = self.hold_warning  # printed over the live view they would garble it
         self.live.start()
+
+    def hold_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = warnings.formatwarning(message, category, filename, lineno, line).strip()
+        if text not in self.held_warnings:
+            self.held_warnings.append(text)
 
     def trial_begin(self, n, planned, trial_id, where, hps, epochs, steps) -> None:
         self.running[trial_id] = {"text": f"trial {n}/{planned or '?'} (id {trial_id}{where}): {hp_text(hps)}",
@@ -153,6 +161,10 @@ class LiveConsole(PlainConsole):
     def stop(self) -> None:
         if self.live.is_started:
             self.live.stop()
+            warnings.showwarning = self.showwarning
+            for text in self.held_warnings:  # once each, below the view
+                print(text, file=sys.stderr)
+            self.held_warnings = []
 
 
 def make_console(plain: bool | None = None):

@@ -7,6 +7,7 @@ leaderboard.csv after every trial and feeds the console.
 import math
 import os
 import time
+import warnings
 
 import keras
 import keras_tuner as kt
@@ -150,7 +151,12 @@ class ReportingMixin:
 
 
 class FerHyperband(ReportingMixin, kt.Hyperband):
-    pass
+    def _build_hypermodel(self, hp):
+        """A continuation starts from its parent's checkpoint with a fresh optimizer (keras-tuner's
+        design); Keras warns about the parent's optimizer variables it skips. Expected: not shown."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return super()._build_hypermodel(hp)
 
 
 class FerBayesian(ReportingMixin, kt.BayesianOptimization):

@@ -50,3 +50,19 @@ def test_plain_console_lines():
     assert lines[2] == "  epoch 1/2 loss=1.5000 val_accuracy=0.2500"
     assert lines[3].startswith("trial 1 COMPLETED: objective=0.5700 (0m12s)")
     assert "final leaderboard" in buf.getvalue() and lines[-1] == "results: tuner_runs/x/"
+
+
+def test_library_warnings_wait_below_the_live_view(capsys):
+    import warnings
+    buf = io.StringIO()
+    live = LiveConsole(Console(file=buf, force_terminal=True, width=140, color_system=None))
+    live.search_begin("cnn / hyperband", planned=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for _ in range(3):
+            warnings.warn("Skipping something noisy", UserWarning)
+        assert capsys.readouterr().err == ""  # nothing over the view while it runs
+    live.stop()
+    err = capsys.readouterr().err
+    assert err.count("UserWarning: Skipping something noisy") == 1  # once, after the view stopped
+    assert "Skipping something noisy" not in buf.getvalue()
