@@ -1,8 +1,9 @@
 """`--time-budget`: a wall-clock budget for a search (or a report's retraining).
 
 keras-tuner budgets only in trials; a user's budget is time ("the best model you can find in
-two hours"). Once the budget is spent no trial starts, and the running trial stops at the end
-of its current epoch, keeping what it validated so far. Each session of a search (the first
+two hours"). No trial starts once what is left would not cover one epoch at the fastest pace
+seen so far, and the running trial stops at the end of an epoch once another one (at its own
+pace) would not fit, keeping what it validated so far. Each session of a search (the first
 run and every `--resume`) gets its own budget, recorded in the project's budget.json, so
 `--resume --time-budget 30m` means 30 more minutes.
 """
@@ -68,6 +69,13 @@ class TimeBudget:
 
     def spent(self) -> bool:
         return self.left() <= 0
+
+    def fits(self, seconds: float | None) -> bool:
+        """Whether `seconds` more work fit in what is left (None, unknown: whether anything is left).
+
+        Work that cannot finish in time is not started: stopping before an epoch that would run
+        past the deadline keeps a search far closer to its budget than stopping after it."""
+        return not self.spent() and self.left() >= (seconds or 0.0)
 
     def share(self, ways: int) -> "TimeBudget":
         """A budget starting now with an equal share of what is left, for one of `ways` jobs still to run."""

@@ -24,14 +24,20 @@ class NanGuard(keras.callbacks.Callback):
 
 
 class BudgetStop(keras.callbacks.Callback):
-    """Stop training at the end of the epoch in which the time budget ran out (keeping that epoch)."""
+    """Stop training at the end of an epoch once another one, at the pace of the last, would not
+    fit in the time budget (keeping every epoch trained)."""
 
     def __init__(self, budget):
         super().__init__()
-        self.budget, self.cut = budget, False
+        self.budget, self.cut, self.began = budget, False, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from search.budget import now
+        self.began = now()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.budget.spent():
+        from search.budget import now
+        if not self.budget.fits(now() - self.began):
             self.model.stop_training = True
             self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
 

@@ -233,10 +233,12 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
         return 130
     finally:
         console.stop()
-        log_session(config.project_dir, budget, started, time.time(), stopped_by_budget or bool(budget and budget.spent()))
-    if budget is not None and budget.spent():
-        console.line(f"time budget spent ({config.time_budget}, {fmt_duration(time.time() - started)} of searching): "
-                     f"no trial starts after it; continue with: {resume_command('30m')}")
+        stopped_by_budget = stopped_by_budget or bool(budget and budget.spent())
+        log_session(config.project_dir, budget, started, time.time(), stopped_by_budget)
+    if stopped_by_budget:
+        console.line(f"time budget spent ({config.time_budget}; {fmt_duration(time.time() - started)} of searching, "
+                     f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
+                     f"continue with: {resume_command('30m')}")
     return finish(tuner, config, console, key_hps)
 
 

@@ -13,6 +13,7 @@ import keras
 import keras_tuner as kt
 
 from search import leaderboard, plan, tf_memory
+from search import budget as time_budget
 from search.budget import BudgetSpent
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.console import fmt_seconds
@@ -40,12 +41,13 @@ class ReportingMixin:
         self.trial_start, self.epochs_run = time.perf_counter(), 0
         self.memory_mark = tf_memory.mark()
         self.budget, self.cut_by_budget, self.paced = budget, False, False
+        self.epoch_began, self.fastest_epoch = 0.0, None  # on the budget's clock
 
     def pre_create_trial(self):
         if self.recycle_after and self.trials_run >= self.recycle_after:
             raise Recycle()
-        if self.budget is not None and self.budget.spent():
-            raise BudgetSpent()
+        if self.budget is not None and not self.budget.fits(self.fastest_epoch):
+            raise BudgetSpent()  # spent, or too little left for one epoch at the fastest pace seen
 
     def plan_lines(self) -> list[str]:
         """What the search will spend (printed at start): Hyperband's plan, or trials x epochs."""
@@ -69,8 +71,13 @@ class ReportingMixin:
         self.console.line(text)
 
     def stop_if_budget_spent(self, model, planned_epochs: int) -> None:
-        """At an epoch's end: once the budget is spent, the trial keeps what it has and stops."""
-        if self.budget is not None and self.budget.spent() and self.epochs_run < planned_epochs:
+        """At an epoch's end: when another epoch at this trial's pace would not fit in the budget,
+        the trial keeps what it has and stops."""
+        if self.budget is None:
+            return
+        seconds = time_budget.now() - self.epoch_began
+        self.fastest_epoch = min(seconds, self.fastest_epoch or seconds)
+        if not self.budget.fits(seconds) and self.epochs_run < planned_epochs:
             model.stop_training = True
             self.cut_by_budget = True
 
@@ -119,6 +126,10 @@ class ReportingMixin:
         self.trial_start, self.epochs_run, self.cut_by_budget = time.perf_counter(), 0, False
         self.memory_mark = tf_memory.mark()
         self.announce(trial, steps=self.steps)
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        super().on_epoch_begin(trial, model, epoch, logs=logs)
+        self.epoch_began = time_budget.now()
 
     def on_batch_end(self, trial, model, batch, logs=None):
         self.console.batch(batch + 1)

@@ -65,24 +65,25 @@ def fake_clock(monkeypatch):
     return now
 
 
-def test_time_budget_stops_after_the_running_epoch_and_resume_continues(workdir, tiny_demo, capsys, fake_clock):
+def test_time_budget_stops_before_an_epoch_that_would_not_fit_and_resume_continues(workdir, tiny_demo, capsys,
+                                                                                   fake_clock):
     args = search_args(tiny_demo, "tb", "--space", "baseline", "--tuner", "random", "--max-trials", 10,
                        "--max-epochs", 4, "--patience", 10)
     assert main([*args, "--time-budget", "250s"]) == 0
     project = workdir / "tuner_runs" / "tb"
     rows = leaderboard.read_csv(project)
-    # epochs end at +100, +200, +300 s: the budget is spent in the third epoch, which completes; nothing after it
+    # epochs of 100 s end at 100 and 200 s: a third would end at 300 > 250, so the trial stops after its
+    # second epoch and keeps it; 50 s are left, less than an epoch, so no other trial starts
     assert [r["status"] for r in rows] == ["COMPLETED"]
-    assert rows[0]["epochs"] == "3" and rows[0]["cut_by_budget"] == "yes" and float(rows[0]["objective"]) > 0
+    assert rows[0]["epochs"] == "2" and rows[0]["cut_by_budget"] == "yes" and float(rows[0]["objective"]) > 0
     assert "time budget spent" in capsys.readouterr().out
     sessions = json.loads((project / "budget.json").read_text())
     assert len(sessions) == 1 and sessions[0]["budget_seconds"] == 250 and sessions[0]["stopped_by_budget"]
 
-    assert main([*args, "--resume", "--time-budget", "450s"]) == 0
+    assert main([*args, "--resume", "--time-budget", "450s"]) == 0  # 4 more epochs fit, not a fifth
     rows = leaderboard.read_csv(project)
-    assert [r["trial_id"] for r in rows][:1] == [rows[0]["trial_id"]] and rows[0]["epochs"] == "3"  # kept as it was
-    assert len(rows) == 3 and all(r["status"] == "COMPLETED" for r in rows)
-    assert [r["epochs"] for r in rows] == ["3", "4", "1"] and [r["cut_by_budget"] for r in rows] == ["yes", "", "yes"]
+    assert len(rows) == 2 and all(r["status"] == "COMPLETED" for r in rows)
+    assert [r["epochs"] for r in rows] == ["2", "4"] and [r["cut_by_budget"] for r in rows] == ["yes", ""]
     assert len(json.loads((project / "budget.json").read_text())) == 2
 
 

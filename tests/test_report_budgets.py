@@ -63,10 +63,10 @@ def test_top_2_of_a_hyperband_run_are_two_different_configurations(workdir, tiny
     assert first["hyperparameters"] != second["hyperparameters"]
 
 
-def test_budget_stop_keeps_the_epoch_in_which_the_budget_ran_out():
+def test_budget_stop_keeps_the_epoch_after_which_no_other_fits():
     class Spent:
-        def spent(self):
-            return True
+        def fits(self, seconds):
+            return False
 
     model = tiny_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
