@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=d.hyperband_iterations,
                    help="hyperband: times its whole plan runs")
     p.add_argument("--time-budget", metavar="DURATION",
-                   help="wall clock for this run (90m, 2h, 1h30m): no trial starts after it, and the running "
-                        "one stops at the end of its epoch; with --resume, the time to add")
+                   help="wall clock for this run (90m, 2h, 1h30m): no trial or epoch starts that would not fit "
+                        "at the pace seen so far; with --resume, the time to add")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per training step")
     p.add_argument("--objective", choices=list(OBJECTIVES), default=d.objective,
                    help="what the tuner optimises on the validation split")
@@ -245,8 +245,8 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
 def budget_lines(budget) -> list[str]:
     if budget is None:
         return []
-    return [f"time budget {fmt_duration(budget.seconds)}: no trial starts after it, and the running trial stops "
-            "at the end of its epoch, keeping what it has validated"]
+    return [f"time budget {fmt_duration(budget.seconds)}: no trial or epoch starts that would not fit at the pace "
+            "seen so far; a trial stopped early keeps what it has validated"]
 
 
 def resume_command(budget: str | None = None) -> str:

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "and its mirror; ten-crop the 4 corner and centre crops and their mirrors")
     p.add_argument("--time-budget", metavar="DURATION",
                    help="wall clock for all retraining (90m, 2h): each winner gets what is left divided by the "
-                        "winners still to train, and stops at the end of the epoch in which its share runs out")
+                        "winners still to train, and stops at the end of an epoch once another would not fit in its share")
     p.add_argument("--data", help="the prepared data folder, or 'demo' (the one the search used when not given; "
                                   "it must hash the same)")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),

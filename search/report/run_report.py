@@ -86,7 +86,7 @@ def retrain_budget(args, winners: int, console):
     budget = TimeBudget.starting_now(parse_duration(args.time_budget))
     console.line(f"time budget {fmt_duration(budget.seconds)} for {winners} winner{'s' * (winners != 1)}: each gets "
                  f"what is left divided by the winners still to train ({fmt_duration(budget.seconds / winners)} for "
-                 "the first), and stops at the end of the epoch in which its share runs out")
+                 "the first), and stops at the end of an epoch once another would not fit in its share")
     return budget
 
 
