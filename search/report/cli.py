@@ -4,7 +4,8 @@ The top K trials of a search are retrained from their hyperparameters and saved 
 models/<project>/ (.h5, .keras and a JSON of hyperparameters and history). Each is evaluated
 once on the test split (PrivateTest) and reports/<project>/ gets metrics.json, per_class.csv,
 predictions.npz, the figures and a self-contained index.html. `--compare RUN RUN ...` puts the
-winners of several runs into one comparison report.
+winners of several runs into one comparison report. `--export saved_model tflite` also writes the
+best model for serving or mobile (TensorFlow backend).
 """
 import argparse
 import os
@@ -17,6 +18,7 @@ from fer.errors import UserError, print_user_error  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from search.report.export import EXPORT_FORMATS
     from search.report.retrain import TRAIN_ON
     p = argparse.ArgumentParser(prog="python -m search.report", description=__doc__.splitlines()[0])
     what = p.add_mutually_exclusive_group(required=True)
@@ -29,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true", help="also report test-time augmentation (horizontal flip)")
     p.add_argument("--data", help="the prepared data folder (default: the one the search used)")
     p.add_argument("--out", help="--compare: name of the report folder under reports/")
+    p.add_argument("--export", nargs="+", choices=EXPORT_FORMATS, default=[], metavar="FORMAT",
+                   help="also write the best model as models/<project>/best_saved_model/ (saved_model) "
+                        "and/or best.tflite (tflite); TensorFlow backend only")
     p.add_argument("--models-dir", default=str(MODELS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--reports-dir", default=str(REPORTS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
@@ -43,6 +48,8 @@ def main(argv=None) -> int:
     try:
         if args.epochs is not None and args.epochs < 1:
             raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+        from search.report.export import check_export
+        check_export(args.export)
         if args.compare:
             from search.report.compare import compare
             compare(args.compare, args, console)
