@@ -22,21 +22,25 @@ def read_json(path: Path, hint: str) -> dict:
         raise UserError(f"{path}: not valid JSON ({e}); {hint}") from None
 
 
-def best_model_path(run, reports_dir=REPORTS_DIR, models_dir=MODELS_DIR) -> Path:
-    """The .keras (else .h5) file of a search's best retrained winner, from its report."""
+def best_model_path(run) -> Path:
+    """The .keras (else .h5) file of a search's best retrained winner, from its report.
+
+    The project's root is the folder above tuner_runs/, so this works from any directory.
+    """
     run = Path(run)
+    root = run.parent.parent
     config = read_json(run / RUN_CONFIG_FILE, "--run takes a search folder, tuner_runs/<project>")
     project = config.get("project") or run.name
     report_hint = f"report on the search first: python -m search.report --run {run}"
-    metrics_path = Path(reports_dir) / project / REPORT_METRICS_FILE
+    metrics_path = root / REPORTS_DIR / project / REPORT_METRICS_FILE
     metrics = read_json(metrics_path, report_hint)
     best = metrics.get("best")
     entry = next((m for m in metrics.get("models", []) if m.get("name") == best), None)
     if entry is None:
         raise UserError(f"{metrics_path}: names no best model; {report_hint}")
     paths = entry.get("paths", {})
-    candidates = [Path(paths[ext]) for ext in ("keras", "h5") if ext in paths]
-    candidates += [Path(models_dir) / project / f"{best}{suffix}" for suffix in MODEL_SUFFIXES]
+    candidates = [root / paths[ext] for ext in ("keras", "h5") if ext in paths]  # as saved: relative to the root
+    candidates += [root / MODELS_DIR / project / f"{best}{suffix}" for suffix in MODEL_SUFFIXES]
     for path in candidates:
         if path.is_file():
             return path

@@ -19,12 +19,14 @@ needs_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="e
 def exported(tmp_path_factory, tiny_demo):
     """A one-trial search and its report with both exports; the folder it ran in."""
     root = tmp_path_factory.mktemp("export")
+    commands = [(run_cli, search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
+                                      "--max-trials", 1, "--max-epochs", 1)),
+                (report_cli, ["--run", "tuner_runs/base", "--top", "1", "--epochs", "1", "--plain",
+                              "--export", "tflite", "saved_model"])]
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        assert run_cli.main(search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
-                                        "--max-trials", 1, "--max-epochs", 1)) == 0
-        assert report_cli.main(["--run", "tuner_runs/base", "--top", "1", "--epochs", "1", "--plain",
-                                "--export", "tflite", "saved_model"]) == 0
+        for command, argv in commands:
+            assert command.main(argv) == 0, argv
     meta = json.loads((root / "reports" / "base" / "metrics.json").read_text())
     return root, meta
 

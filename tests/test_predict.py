@@ -11,6 +11,7 @@ from PIL import Image
 from fer import predict as predict_cli
 from fer.constants import CLASS_NAMES, IMAGE_SHAPE
 from fer.dataset import Dataset
+from fer.errors import UserError
 from fer.predict_output import BOX_COLOUR, LABEL_COLOUR
 from fer.winners import best_model_path
 from search.report.retrain import save_inference_model
@@ -154,3 +155,8 @@ def test_run_means_the_reports_best_winner(model_file, tmp_path, monkeypatch):
     for m in models:
         (tmp_path / m["paths"]["keras"]).write_bytes(model_file.read_bytes())
     assert best_model_path("tuner_runs/s").as_posix() == "models/proj/rank2-trial02.keras"
+    monkeypatch.chdir(tmp_path / "reports")  # from elsewhere: found under the run's project root
+    assert best_model_path(tmp_path / "tuner_runs" / "s") == tmp_path / "models" / "proj" / "rank2-trial02.keras"
+    (tmp_path / "models" / "proj" / "rank2-trial02.keras").unlink()
+    with pytest.raises(UserError, match="rank2-trial02.keras: the best model of .* is missing"):
+        best_model_path(tmp_path / "tuner_runs" / "s")
