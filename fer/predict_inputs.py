@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer.constants import META_FILE, x_file
+from fer.constants import IMAGE_SHAPE, META_FILE, x_file
 from fer.errors import UserError
 from fer.faces import faces_in
 
@@ -43,7 +43,7 @@ class Collected:
     photos: list = field(default_factory=list)
 
     def faces(self) -> np.ndarray:
-        return np.concatenate(self.chunks) if self.chunks else np.zeros((0, 48, 48, 1), np.uint8)
+        return np.concatenate(self.chunks) if self.chunks else np.zeros((0, *IMAGE_SHAPE), np.uint8)
 
 
 def sources(paths, fail) -> list[Source]:

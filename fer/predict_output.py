@@ -115,7 +115,7 @@ def annotate(photos, found: list[dict], folder, fail) -> int:
             draw_faces(image, photo.boxes, labels).save(tmp)
             os.replace(tmp, out)
             written += 1
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, KeyError) as e:  # KeyError: a format PIL reads but cannot write
             tmp.unlink(missing_ok=True)
             fail(out, f"annotated photo not written ({' '.join(str(e).split())})")
     return written
