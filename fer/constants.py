@@ -42,6 +42,10 @@ DEMO_DATA_DIR = DATA_ROOT / "demo"
 TUNER_RUNS_DIR = Path("tuner_runs")
 MODELS_DIR = Path("models")
 REPORTS_DIR = Path("reports")
+# The JSON files `fer.predict --run` reads to find a search's best winner: a search folder's
+# config (written by search.run) and a report's metrics (written by search.report).
+RUN_CONFIG_FILE = "config.json"
+REPORT_METRICS_FILE = "metrics.json"
 
 DEMO_SOURCE = "demo"
 DEMO_NOTICE = "synthetic demo data (drawn faces), not FER-2013"

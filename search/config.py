@@ -3,12 +3,12 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from fer.constants import TUNER_RUNS_DIR
+from fer.constants import RUN_CONFIG_FILE, TUNER_RUNS_DIR
 
 TUNERS = ("hyperband", "bayesian", "random")
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "val_macro_f1": "max"}
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-CONFIG_FILE = "config.json"
+CONFIG_FILE = RUN_CONFIG_FILE
 LEADERBOARD_FILE = "leaderboard.csv"
 TENSORBOARD_DIR = "tensorboard"  # in the project folder: `tensorboard --logdir tuner_runs/<project>/tensorboard`
 TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder

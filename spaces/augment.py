@@ -17,6 +17,7 @@ from keras import ops
 # (rotation as a fraction of a full turn, translation, zoom, contrast) per level; all with
 # horizontal flips. Faces are upright and centred, so even "strong" stays mild.
 AUGMENT_LEVELS = ("off", "light", "medium", "strong")
+AUGMENT_PREFIX = "augment_"  # every augmentation block's name starts so; spaces.inference drops them
 AUGMENT_PARAMS = {
     "light": (0.03, 0.05, 0.05, 0.1),
     "medium": (0.06, 0.10, 0.10, 0.2),
@@ -106,4 +107,4 @@ def augmentation(level: str) -> keras.Sequential:
         keras.layers.RandomFlip("horizontal"),
         RandomAffine(rotation, translation, zoom),
         keras.layers.RandomContrast(contrast, value_range=(0, 1)),
-    ], name=f"augment_{level}")
+    ], name=f"{AUGMENT_PREFIX}{level}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["fer.prepare", "fer.audit", "search.run", "search.report.cli"]
+COMMANDS = ["fer.prepare", "fer.audit", "fer.predict", "search.run", "search.report.cli"]
 
 
 def python(code: str, **env) -> subprocess.CompletedProcess:
@@ -54,7 +54,7 @@ import json, os, sys
 before = dict(os.environ)
 import matplotlib
 backend = dict.__getitem__(matplotlib.rcParams, "backend")  # not get_backend(): it would resolve (and import pyplot)
-import fer, spaces, search, search.run, search.report, search.report.cli, search.report.run_report, fer.prepare
+import fer, spaces, search, search.run, search.report, search.report.cli, search.report.run_report, fer.prepare, fer.predict, fer.faces
 import search.report.plots, fer.plots
 changed = sorted(k for k in set(os.environ) | set(before) if os.environ.get(k) != before.get(k))
 print(json.dumps({"env": changed, "backend_same": dict.__getitem__(matplotlib.rcParams, "backend") == backend,

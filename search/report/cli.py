@@ -4,7 +4,8 @@ The top K trials of a search are retrained from their hyperparameters and saved 
 models/<project>/ (.h5, .keras and a JSON of hyperparameters and history). Each is evaluated
 once on the test split (PrivateTest) and reports/<project>/ gets metrics.json, per_class.csv,
 predictions.npz, the figures and a self-contained index.html. `--compare RUN RUN ...` puts the
-winners of several runs into one comparison report.
+winners of several runs into one comparison report. `--export saved_model tflite` also writes the
+best model for serving or mobile (TensorFlow backend).
 """
 import argparse
 import sys
@@ -17,6 +18,7 @@ from search.startup import start_search_process
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from search.report.export import EXPORT_FORMATS
     p = command_parser("python -m search.report", __doc__)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", help="a search folder, tuner_runs/<project>")
@@ -40,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Keras dtype policy for retraining (the search's when not given; mixed_float16 needs a "
                         "CUDA GPU)")
     p.add_argument("--out", help="--compare: name of the report folder under reports/")
+    p.add_argument("--export", nargs="+", choices=EXPORT_FORMATS, default=[], metavar="FORMAT",
+                   help="also write the best model as models/<project>/best_saved_model/ (saved_model) "
+                        "and/or best.tflite (tflite); TensorFlow backend only")
     p.add_argument("--models-dir", default=str(MODELS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--reports-dir", default=str(REPORTS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
@@ -61,6 +66,8 @@ def main(argv=None) -> int:
         if args.time_budget is not None:
             from search.budget import parse_duration
             parse_duration(args.time_budget)
+        from search.report.export import check_export
+        check_export(args.export)
         if args.compare:
             from search.report.compare import compare
             compare(args.compare, args, console)

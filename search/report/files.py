@@ -2,7 +2,9 @@
 import json
 from pathlib import Path
 
-METRICS_FILE = "metrics.json"
+from fer.constants import REPORT_METRICS_FILE
+
+METRICS_FILE = REPORT_METRICS_FILE
 PREDICTIONS_FILE = "predictions.npz"
 PER_CLASS_FILE = "per_class.csv"
 REPORT_CONFIG_FILE = "report_config.json"

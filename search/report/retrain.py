@@ -1,5 +1,8 @@
 """Retrain a search's winners from their hyperparameters and save them as .h5 and .keras.
 
+What is saved is the inference model (`spaces.inference`): the trained weights without the
+training-only layers and uncompiled, so `keras.models.load_model` opens it without this project.
+
 A winner is rebuilt by its space's `build(hp)` from the trial's saved hyperparameters and
 trained from scratch with the search's recipe (class weights, early stopping and LR decay on
 the validation split) plus a checkpoint of the best epoch. With `train_on="train+val"` there is
@@ -23,6 +26,7 @@ from search.hypermodel import BudgetStop, space_options, training_callbacks
 from search.leaderboard import searched_values, trial_dir
 from spaces import get_space
 from spaces.common import class_weights
+from spaces.inference import inference_model, nonstandard_layers
 
 
 
@@ -79,6 +83,17 @@ def _save_atomic(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
+    """Save the trained model's inference model to paths["h5"] and paths["keras"]; returns it."""
+    inference = inference_model(model)
+    leftover = nonstandard_layers(inference)
+    if leftover:  # a new custom layer that is not training-only: the files would not load elsewhere
+        raise RuntimeError(f"{model.name}: layers only this project can load: {', '.join(leftover)}")
+    for ext in ("h5", "keras"):
+        _save_atomic(inference, Path(paths[ext]))
+    return inference
+
+
 def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
             epochs: int | None = None, train_on: str = "train", on_epoch=None,
             budget=None) -> tuple[Winner, keras.Model]:
@@ -122,8 +137,7 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
         scores = history[config.objective]
         best_epoch = 1 + int(np.argmax(scores) if config.direction == "max" else np.argmin(scores))
     paths = {ext: str(models_dir / f"{name}.{ext}") for ext in ("h5", "keras", "json")}
-    _save_atomic(model, Path(paths["h5"]))
-    _save_atomic(model, Path(paths["keras"]))
+    save_inference_model(model, paths)
     winner = Winner(rank=rank, trial_id=trial_id, name=name, hyperparameters=values,
                     search_objective=float(record.get("score") or 0.0), train_on=train_on,
                     epochs=len(history["loss"]), best_epoch=best_epoch, seconds=round(seconds, 2),

@@ -32,6 +32,9 @@ def report_run(run: str, args, console) -> dict:
     console.results(TABLE_HEADER, table_rows(models), f"{config.project_name}: winners on the test split")
     console.line(meta["summary"])
     console.line(f"report: {out / 'index.html'}   models: {Path(args.models_dir) / config.project_name}/")
+    if getattr(args, "export", None):
+        from search.report.export import export_best
+        console.line("exported the best model: " + ", ".join(map(str, export_best(meta, args.models_dir, args.export))))
     return meta
 
 

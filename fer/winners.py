@@ -1,0 +1,67 @@
+"""A saved model to classify faces with: a file, or the best winner of a reported search.
+
+`--run tuner_runs/<project>` reads two JSON files directly (fer imports nothing from search/):
+the search's config.json for the project name, then reports/<project>/metrics.json, whose
+"best" names the winner and whose "paths" say where search.report saved it.
+"""
+import json
+from pathlib import Path
+
+from fer.constants import IMAGE_SHAPE, MODELS_DIR, NUM_CLASSES, REPORT_METRICS_FILE, REPORTS_DIR, RUN_CONFIG_FILE
+from fer.errors import UserError
+
+MODEL_SUFFIXES = (".keras", ".h5")
+
+
+def read_json(path: Path, hint: str) -> dict:
+    if not path.is_file():
+        raise UserError(f"{path}: not found; {hint}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON ({e}); {hint}") from None
+
+
+def best_model_path(run) -> Path:
+    """The .keras (else .h5) file of a search's best retrained winner, from its report.
+
+    The project's root is the folder above tuner_runs/, so this works from any directory.
+    """
+    run = Path(run)
+    root = run.parent.parent
+    config = read_json(run / RUN_CONFIG_FILE, "--run takes a search folder, tuner_runs/<project>")
+    project = config.get("project") or run.name
+    report_hint = f"report on the search first: python -m search.report --run {run}"
+    metrics_path = root / REPORTS_DIR / project / REPORT_METRICS_FILE
+    metrics = read_json(metrics_path, report_hint)
+    best = metrics.get("best")
+    entry = next((m for m in metrics.get("models", []) if m.get("name") == best), None)
+    if entry is None:
+        raise UserError(f"{metrics_path}: names no best model; {report_hint}")
+    paths = entry.get("paths", {})
+    candidates = [root / paths[ext] for ext in ("keras", "h5") if ext in paths]  # as saved: relative to the root
+    candidates += [root / MODELS_DIR / project / f"{best}{suffix}" for suffix in MODEL_SUFFIXES]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise UserError(f"{candidates[0]}: the best model of {metrics_path} is missing; {report_hint}")
+
+
+def load_model(path):
+    """A saved model that takes (N, 48, 48, 1) uint8 faces and gives 7 probabilities, uncompiled."""
+    import keras
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such model file")
+    if path.suffix not in MODEL_SUFFIXES:
+        raise UserError(f"{path}: not a Keras model file (expected {' or '.join(MODEL_SUFFIXES)})")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - whatever Keras raises, the user's remedy is the same
+        reason = " ".join(str(e).split())[:200]
+        raise UserError(f"{path}: cannot be loaded ({type(e).__name__}: {reason}); a model saved by an older "
+                        f"search.report needs this project's layers: re-run search.report to save it again") from None
+    if tuple(model.input_shape[1:]) != IMAGE_SHAPE or model.output_shape[-1] != NUM_CLASSES:
+        raise UserError(f"{path}: takes {model.input_shape[1:]} and gives {model.output_shape[-1]} values; "
+                        f"a FER model takes {IMAGE_SHAPE} faces and gives {NUM_CLASSES} probabilities")
+    return model
