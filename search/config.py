@@ -42,6 +42,7 @@ class RunConfig:
     runs_dir: str = str(TUNER_RUNS_DIR)
     patience: int = 5
     hyperband_iterations: int = 1
+    fixed: dict = field(default_factory=dict)  # --fix NAME=VALUE: hyperparameters held at one value
     tensorboard: bool = True  # per-trial logs in <project>/tensorboard/ (TensorFlow backend)
     time_budget: str | None = None  # as given, e.g. "2h"; each session (run or --resume) gets its own
     # filled in by the runner, for the record

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="imagenet",
                    help="mobilenet backbone: imagenet, a local no-top .h5 file, or none (random init)")
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
+    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                   help="hold a hyperparameter of the space at one value, e.g. --fix input_size=96 (repeatable)")
     p.add_argument("--quick", action="store_true",
                    help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
@@ -92,7 +94,30 @@ def config_from_args(args) -> RunConfig:
                      objective=args.objective, seed=args.seed, project=args.project, overwrite=args.overwrite,
                      resume=args.resume, precision=args.precision, quick=args.quick, weights=weights,
                      runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
-                     time_budget=args.time_budget, tensorboard=args.tensorboard)
+                     time_budget=args.time_budget, tensorboard=args.tensorboard, fixed=parse_fixed(args.fix))
+
+
+def parse_fixed(items: list[str]) -> dict:
+    """{name: value} from NAME=VALUE strings, values as int, float, bool or text."""
+    fixed = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip() or not text.strip() or name.startswith("tuner/"):
+            raise UserError(f"--fix {item!r}: expected NAME=VALUE with a hyperparameter of the space, "
+                            "e.g. --fix input_size=96")
+        fixed[name.strip()] = typed_value(text.strip())
+    return fixed
+
+
+def typed_value(text: str):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
 
 def prepare_project(config: RunConfig) -> bool:

@@ -178,6 +178,16 @@ class FerRandom(ReportingMixin, kt.RandomSearch):
     pass
 
 
+def fixed_hyperparameters(config: RunConfig) -> kt.HyperParameters | None:
+    """--fix NAME=VALUE: hyperparameters registered in advance as Fixed; the space tunes the rest."""
+    if not config.fixed:
+        return None
+    hp = kt.HyperParameters()
+    for name, value in config.fixed.items():
+        hp.Fixed(name, value)
+    return hp
+
+
 def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
     """The configured keras-tuner tuner, seeded.
 
@@ -188,7 +198,7 @@ def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
     keras.utils.set_random_seed(config.seed)
     objective = kt.Objective(config.objective, direction=config.direction)
     common = dict(objective=objective, seed=config.seed, directory=config.runs_dir,
-                  project_name=config.project_name, overwrite=overwrite,
+                  project_name=config.project_name, overwrite=overwrite, hyperparameters=fixed_hyperparameters(config),
                   max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED)
     if config.tuner == "hyperband":
         tuner = FerHyperband(hypermodel, max_epochs=config.max_epochs, factor=HYPERBAND_FACTOR,
