@@ -1,19 +1,21 @@
 """Score a retrained model: validation scores, test probabilities (plain and flip-averaged), Grad-CAM."""
-import sys
-
 from search.report.figures import sample_per_class
 
 GRADCAM_PER_CLASS = 2
 
 
-def evaluate(model, data: dict, batch: int, tta: bool) -> dict:
-    """Validation scores, and test-split probabilities (plain and flip-averaged)."""
+def evaluate(model, data: dict, batch: int, tta: bool, held_out_val: bool = True) -> dict:
+    """Validation scores (none when the model trained on the validation split: `held_out_val` False),
+    and test-split probabilities (plain and flip-averaged)."""
     from fer.metrics import class_report
-    xv, yv = data["val"]
-    scores = model.evaluate(xv, yv, batch_size=batch, verbose=0, return_dict=True)
+    from search.report.selection import unmeasured_val
+    out = {"val": unmeasured_val()}
+    if held_out_val:
+        xv, yv = data["val"]
+        scores = model.evaluate(xv, yv, batch_size=batch, verbose=0, return_dict=True)
+        out["val"] = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]),
+                      "macro_f1": float(scores.get("macro_f1", 0.0))}
     xt, yt = data["test"]
-    out = {"val": {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]),
-                   "macro_f1": float(scores.get("macro_f1", 0.0))}}
     out["probs"] = model.predict(xt, batch_size=batch, verbose=0).astype("float32")
     out["test"] = class_report(yt, out["probs"].argmax(axis=1))
     if tta:
@@ -23,13 +25,13 @@ def evaluate(model, data: dict, batch: int, tta: bool) -> dict:
     return out
 
 
-def gradcam_maps(model, x, y, seed: int) -> dict | None:
-    """Grad-CAM of a few test faces per class; None (with the reason printed) where it cannot be had."""
-    from search.report.gradcam import gradcam
+def gradcam_maps(model, x, y, seed: int) -> dict:
+    """Grad-CAM of a few test faces per class: {"index", "maps", "layer"}, or {"reason"} why there are
+    none. Whatever goes wrong costs this figure only, never the report."""
+    from search.report.gradcam import feature_path, gradcam
     index = sample_per_class(y, GRADCAM_PER_CLASS, seed)
     try:
         pred = model.predict(x[index], verbose=0).argmax(axis=1)
-        return {"index": index, "maps": gradcam(model, x[index], pred)}
-    except (NotImplementedError, ValueError) as e:
-        print(f"note: no Grad-CAM figure: {e}", file=sys.stderr)
-        return None
+        return {"index": index, "maps": gradcam(model, x[index], pred), "layer": "/".join(feature_path(model))}
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        return {"reason": f"Grad-CAM failed: {type(e).__name__}: {e}"}

@@ -1,8 +1,8 @@
 """One search's report: retrain its top K trials, test each once, write reports/<project>/.
 
 Read top to bottom: pick the winners, open the data the search used, retrain and score each
-winner, estimate which hyperparameters mattered, then write the folder (atomically) and say
-where it is.
+winner (also on the test images without a twin in train or val), name the best by validation,
+estimate which hyperparameters mattered, then write the folder (atomically) and say where it is.
 """
 import json
 from dataclasses import asdict
@@ -10,6 +10,10 @@ from pathlib import Path
 
 from search.config import CONFIG_FILE
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, PREDICTIONS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE
+from search.report.leftout import LeftOut
+
+TRAINED_ON_VAL_NOTE = (" Trained on train+val: the validation split is training data, so its columns are left "
+                       "empty ('trained on val') and the best is chosen by the search's validation score.")
 
 
 def report_run(run: str, args, console) -> dict:
@@ -18,18 +22,23 @@ def report_run(run: str, args, console) -> dict:
     import numpy as np
 
     from search.project import open_search_data
+    from search.report.twins import scores_without_twins, twin_mask, twins_sentence
     from search.report.winners import completed_trials
 
     config, rows, done = completed_trials(run, args.top)
     ds = open_search_data(config, args.data, "pass --data with the folder the search used")
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
+    twins = twin_mask(data)
     keras.mixed_precision.set_global_policy(config.resolved.get("precision", {}).get("policy", "float32"))
     models, probs, cams = retrain_winners(config, done[:args.top], data, args, console)
-    meta = report_meta(config, ds, done, models, args)
+    for m in models:
+        m["test_without_twins"] = scores_without_twins(data["test"][1], probs[f"probs_{m['name']}"], twins)
+    meta = report_meta(config, ds, done, models, args, twins)
     out = Path(args.reports_dir) / config.project_name
     write_report(out, run, config, rows, done, meta, data, probs, cams, args)
     from search.report.tables import TABLE_HEADER, table_rows
     console.results(TABLE_HEADER, table_rows(models), f"{config.project_name}: winners on the test split")
+    console.line(twins_sentence(meta["test_twins"], meta["test_images"]))
     console.line(meta["summary"])
     console.line(f"report: {out / 'index.html'}   models: {Path(args.models_dir) / config.project_name}/")
     return meta
@@ -46,7 +55,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         mark = tf_memory.mark()
         winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
                                 epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch)
-        result = evaluate(model, data, config.batch_size, args.tta)
+        result = evaluate(model, data, config.batch_size, args.tta, held_out_val=args.train_on == "train")
         entry = {**asdict(winner), "val": result["val"], "test": result["test"]}
         if args.tta:
             entry["test_tta"] = result["test_tta"]
@@ -61,17 +70,23 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
     return models, probs, cams
 
 
-def report_meta(config, ds, done: list[dict], models: list[dict], args) -> dict:
-    """What metrics.json holds: the report's facts, the importance estimate and every model's scores."""
+def report_meta(config, ds, done: list[dict], models: list[dict], args, twins) -> dict:
+    """What metrics.json holds: the report's facts, the best model by validation, the importance
+    estimate, the test images with a twin in train or val, and every model's scores."""
     from search.leaderboard import hp_columns
     from search.report.importance import importance, typed_rows
+    from search.report.selection import best_by_validation, selection_words
     from search.report.tables import summary_line
     hps = hp_columns(done)
     weights = importance(typed_rows(done, hps), hps, seed=config.seed)
+    best = best_by_validation(models, config.objective, config.direction)
+    best_model = next(m for m in models if m["name"] == best["name"])
     return {"project": config.project_name, "run": str(config.project_dir), "data": str(ds.path),
             "data_is_demo": ds.is_demo, "evaluated_on": "test", "train_on": args.train_on, "tta": args.tta,
-            "best": models[0]["name"], "summary": summary_line(models[0]), "importance": weights,
-            "importance_trials": len(done), "models": models}
+            "best": best["name"], "best_by": {k: v for k, v in best.items() if k != "name"},
+            "summary": summary_line(best_model, selection_words(best)), "importance": weights,
+            "importance_trials": len(done), "test_images": len(twins), "test_twins": int(twins.sum()),
+            "models": models}
 
 
 def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict,
@@ -82,21 +97,28 @@ def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict
     from fer.cache import atomic_dir
     from search.report.files import write_json
     from search.report.tables import per_class_csv
+    from search.report.twins import twins_sentence
     with atomic_dir(out) as tmp:
-        write_json(tmp / METRICS_FILE, meta)
         (tmp / PER_CLASS_FILE).write_text(per_class_csv(meta["models"]))
         np.savez(tmp / PREDICTIONS_FILE, y_true=data["test"][1], **probs)
         write_json(tmp / REPORT_CONFIG_FILE, {"run": run, "search_config": str(config.project_dir / CONFIG_FILE),
                                               **{k: getattr(args, k) for k in REPORT_ARGS}})
-        sections = page_sections(tmp, config, rows, done, meta, data, probs, cams)
+        left_out = LeftOut()
+        sections = page_sections(tmp, config, rows, done, meta, data, probs, cams, left_out)
+        meta["figures_left_out"] = left_out.items
+        write_json(tmp / METRICS_FILE, meta)
         note = (f"Data: {meta['data']}{' (demo data, not FER-2013)' if meta['data_is_demo'] else ''}. Models "
-                f"trained on {args.train_on}, selected on validation, evaluated once on the test split.")
+                f"trained on {args.train_on}, the best chosen on validation, each evaluated once on the test split. "
+                + twins_sentence(meta["test_twins"], meta["test_images"]) + (TRAINED_ON_VAL_NOTE if
+                                                                             args.train_on == "train+val" else ""))
         from search.report.page import write_index
         write_index(tmp, f"fer-search report: {config.project_name}", meta["summary"], note, sections)
 
 
-def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict) -> list:
-    """index.html's sections, top to bottom, drawing each figure into `tmp` on the way."""
+def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict,
+                  left_out: LeftOut) -> list:
+    """index.html's sections, top to bottom, drawing each figure into `tmp` on the way (those that
+    cannot be drawn are listed, with their reasons, under "Figures left out")."""
     from search.console import hp_text
     from search.leaderboard import hp_columns
     from search.report import page
@@ -106,12 +128,13 @@ def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: 
     models, weights = meta["models"], meta["importance"]
     hps = hp_columns(done)
     trials = typed_rows(done, hps)
-    shared = shared_figures(tmp, models)
-    sections = [("Results on the test split", page.table(TABLE_HEADER, table_rows(models), True)),
+    shared = shared_figures(tmp, models, left_out)
+    best = next(i for i, m in enumerate(models) if m["name"] == meta["best"])
+    sections = [("Results on the test split", page.table(TABLE_HEADER, table_rows(models), highlight=best)),
                 ("Comparison", page.figures_html(tmp, shared))]
     for m in models:
         figures = model_figures(tmp, m, data["test"][0], data["test"][1], probs[f"probs_{m['name']}"],
-                                cams[m["name"]], config.seed)
+                                cams[m["name"]], config.seed, left_out)
         tta = f" With flip TTA: accuracy {m['test_tta']['accuracy']:.4f}, macro-F1 {m['test_tta']['macro_f1']:.4f}." \
             if "test_tta" in m else ""
         sections.append((m["name"], f"<p>Hyperparameters: {page.esc(hp_text(m['hyperparameters']))}. Trained "
@@ -119,10 +142,12 @@ def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: 
                          + page.figures_html(tmp, figures)))
     importance_text = ("<p>Too few completed trials for an importance estimate.</p>" if not weights else
                        page.table(["hyperparameter", "importance"], [[k, f"{v:.3f}"] for k, v in weights.items()]))
-    hp_figs = hp_figures(tmp, trials, varied(trials, hps), weights, config.objective)
+    hp_figs = hp_figures(tmp, trials, varied(trials, hps), weights, config.objective, left_out)
     sections.append(("Which hyperparameters mattered", importance_text + page.figures_html(tmp, hp_figs)))
     board_cols = ["trial_id", "status", "objective", "val_accuracy", "val_macro_f1", "epochs", "seconds"] + hps
     sections.append(("Search leaderboard", page.table(board_cols, [[r.get(c, "") for c in board_cols] for r in rows])))
     sections.append(("Configuration of the search", page.config_block(
         json.loads((config.project_dir / CONFIG_FILE).read_text()))))
+    if left_out.items:
+        sections.insert(1, ("Figures left out", page.left_out_list(left_out.items)))
     return sections
