@@ -12,7 +12,7 @@ from search.config import CONFIG_FILE
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, PREDICTIONS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE
 from search.report.leftout import LeftOut
 
-TRAINED_ON_VAL_NOTE = (" Trained on train+val: the validation split is training data, so its columns are left "
+TRAINED_ON_VAL_NOTE = ("Trained on train+val: the validation split is training data, so its columns are left "
                        "empty ('trained on val') and the best is chosen by the search's validation score.")
 
 
@@ -62,6 +62,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
             probs[f"probs_tta_{winner.name}"] = result["probs_tta"]
         probs[f"probs_{winner.name}"] = result["probs"]
         cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed)
+        entry["gradcam_layer"] = cams[winner.name].get("layer")  # the feature map Grad-CAM explained
         models.append(entry)
         console.model_end(f"{winner.name}: test accuracy {entry['test']['accuracy']:.4f}, macro-F1 "
                           f"{entry['test']['macro_f1']:.4f} ({winner.epochs} epochs, {winner.seconds:.0f} s)")
@@ -97,7 +98,6 @@ def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict
     from fer.cache import atomic_dir
     from search.report.files import write_json
     from search.report.tables import per_class_csv
-    from search.report.twins import twins_sentence
     with atomic_dir(out) as tmp:
         (tmp / PER_CLASS_FILE).write_text(per_class_csv(meta["models"]))
         np.savez(tmp / PREDICTIONS_FILE, y_true=data["test"][1], **probs)
@@ -107,12 +107,19 @@ def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict
         sections = page_sections(tmp, config, rows, done, meta, data, probs, cams, left_out)
         meta["figures_left_out"] = left_out.items
         write_json(tmp / METRICS_FILE, meta)
-        note = (f"Data: {meta['data']}{' (demo data, not FER-2013)' if meta['data_is_demo'] else ''}. Models "
-                f"trained on {args.train_on}, the best chosen on validation, each evaluated once on the test split. "
-                + twins_sentence(meta["test_twins"], meta["test_images"]) + (TRAINED_ON_VAL_NOTE if
-                                                                             args.train_on == "train+val" else ""))
         from search.report.page import write_index
-        write_index(tmp, f"fer-search report: {config.project_name}", meta["summary"], note, sections)
+        write_index(tmp, f"fer-search report: {config.project_name}", meta["summary"], page_note(meta), sections)
+
+
+def page_note(meta: dict) -> str:
+    """The line under the summary: the data, how models were trained and chosen, the test split's twins."""
+    from search.report.twins import twins_sentence
+    parts = [f"Data: {meta['data']}{' (demo data, not FER-2013)' if meta['data_is_demo'] else ''}.",
+             f"Models trained on {meta['train_on']}, the best chosen on validation, each evaluated once on the "
+             "test split.", twins_sentence(meta["test_twins"], meta["test_images"])]
+    if meta["train_on"] == "train+val":
+        parts.append(TRAINED_ON_VAL_NOTE)
+    return " ".join(parts)
 
 
 def page_sections(tmp: Path, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict,
