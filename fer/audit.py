@@ -18,6 +18,12 @@ from fer.command import command_parser
 from fer.errors import UserError, print_user_error
 
 
+def image_digests(x: np.ndarray) -> list[bytes]:
+    """A hash of each image's pixels: equal exactly for byte-identical images (what a duplicate is)."""
+    flat = np.asarray(x).reshape(len(x), -1)
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
+
+
 def audit_arrays(arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
     """Find duplicate groups, label conflicts and flat images; returns a JSON-able summary."""
     groups = defaultdict(list)
@@ -26,8 +32,8 @@ def audit_arrays(arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
         x, y = arrays[split]
         flat = np.asarray(x).reshape(len(x), -1)
         lo, hi = flat.min(axis=1), flat.max(axis=1)
-        for i in range(len(flat)):
-            groups[hashlib.blake2b(flat[i].tobytes(), digest_size=16).digest()].append((split, i, int(y[i])))
+        for i, digest in enumerate(image_digests(flat)):
+            groups[digest].append((split, i, int(y[i])))
             if lo[i] == hi[i]:
                 blanks.append({"split": split, "index": i, "label": CLASS_NAMES[int(y[i])], "value": int(lo[i])})
     dup = [g for g in groups.values() if len(g) > 1]

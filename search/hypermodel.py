@@ -42,13 +42,18 @@ class BudgetStop(keras.callbacks.Callback):
             self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
 
 
+def lr_schedule(monitor: str, mode: str, patience: int) -> keras.callbacks.ReduceLROnPlateau:
+    """The learning-rate schedule: halve it when `monitor` stalls for half the early-stopping patience."""
+    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
+                                             patience=max(1, patience // 2), min_lr=1e-6)
+
+
 def training_callbacks(monitor: str, mode: str, patience: int) -> list:
     """Early stopping and LR decay on the validation split (the test split is never seen)."""
     return [
         NanGuard(),
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
-                                          patience=max(1, patience // 2), min_lr=1e-6),
+        lr_schedule(monitor, mode, patience),
     ]
 
 
@@ -63,6 +68,21 @@ def search_callbacks(config: RunConfig) -> list:
         return []
     return [keras.callbacks.TensorBoard(log_dir=str(config.project_dir / TENSORBOARD_DIR), histogram_freq=0,
                                         write_graph=False, update_freq="epoch")]
+
+
+def declared_space(hps: kt.HyperParameters) -> list[dict]:
+    """The hyperparameters a search declared, each with the values it may take and, for a conditional
+    one, the parent values that make it active: config.json's record of the space actually searched."""
+    keys = ("values", "value", "min_value", "max_value", "step", "sampling", "default")
+    space = []
+    for hp in hps.space:
+        config = hp.get_config()
+        entry = {"name": hp.name, "type": type(hp).__name__,
+                 **{k: config[k] for k in keys if config.get(k) is not None}}
+        if hp.conditions:
+            entry["when"] = {c.name: list(c.values) for c in hp.conditions}
+        space.append(entry)
+    return space
 
 
 def space_options(config: RunConfig) -> SpaceOptions:

@@ -218,7 +218,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     from fer.cache import atomic_write_text
     from search.console import make_console
-    from search.hypermodel import search_callbacks, space_options
+    from search.hypermodel import declared_space, search_callbacks, space_options
     from spaces import get_space
     from spaces.mobilenet import check_weights
 
@@ -231,6 +231,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     budget = start_budget(config, len(y_train))
     clear_project(config)
     tuner, address = build_tuner(config, overwrite, args)
+    config.resolved["space_choices"] = declared_space(tuner.oracle.hyperparameters)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 

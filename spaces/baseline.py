@@ -1,4 +1,4 @@
-"""`baseline`: the seed experiments' baseline CNN (52.8% on PrivateTest), barely tunable.
+"""`baseline`: the seed experiments' baseline CNN, barely tunable.
 
 It is the reference point every report compares against, so only learning rate, dropout and
 the shared augmentation and class-weight switches move.

@@ -1,4 +1,4 @@
-"""`cnn`: a VGG-style CNN with tunable depth and width (the seed's deeper CNN reached 62%).
+"""`cnn`: a VGG-style CNN with tunable depth and width, after the seed experiments' deeper CNN.
 
 Blocks of `convs_per_block` 3x3 convolutions (optionally batch-normalised), max-pooling and
 dropout; filters double per block from `filters` up to 256; then a dense layer and the head.

@@ -1,9 +1,21 @@
-"""`mobilenet`: MobileNetV2 transfer learning (the seed: 37% frozen, 60% at 96x96, ~66% at 224x224).
+"""`mobilenet`: MobileNetV2 transfer learning, the seed experiments' frozen and fine-tuned backbone
+at several input sizes.
 
 The 48x48 grayscale input is resized and repeated to 3 channels inside the model (never
-pre-resized in memory: 224x224x3 float32 copies of FER-2013 would need ~17 GB). The top
-`unfreeze_layers` backbone layers train, BatchNorm layers always stay frozen and run in
-inference mode, so fine-tuning does not wreck their ImageNet statistics.
+pre-resized in memory: `python bench/bench_search.py mobilenet` prints what 224x224x3 float32
+copies of the training split would take). The top `unfreeze_layers` backbone layers train,
+BatchNorm layers always stay frozen and run in inference mode, so fine-tuning does not wreck
+their ImageNet statistics.
+
+The space proposes only what its weights source can serve at every input size: random init
+(`weights=None`) every alpha; a local weights file alpha 1.0 (it is the alpha-1.0 file); ImageNet
+alpha 0.35 to 1.0. Keras's ImageNet files exist for those at input 96, 128, 160, 192 and 224 (any
+other size loads the 224 file) and for alpha 1.3 and 1.4 at 224 only. Offering the wide alphas at
+224 alone would take one hyperparameter with two choice lists under two conditions, which
+keras-tuner 1.4 does not keep apart (it drops a value when another hyperparameter of the same
+name is inactive), so with ImageNet weights they are not offered; `--weights none` searches them.
+A trial that still asks for a combination without weights (a pinned value, an older search)
+fails with that reason before anything is downloaded.
 """
 from pathlib import Path
 
@@ -15,6 +27,8 @@ from spaces.common import SpaceOptions, class_weighting_choice, classifier_head,
 INPUT_SIZES = [48, 64, 96, 128, 160, 192, 224]
 ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4]
 LOCAL_WEIGHTS_ALPHA = 1.0  # a local weights file is the alpha-1.0 no-top backbone
+IMAGENET_ROWS = (96, 128, 160, 192, 224)  # input sizes with an ImageNet file of their own
+WIDE_ALPHAS = (1.3, 1.4)   # whose ImageNet files exist at 224 only
 BACKBONE_LAYERS = 155      # layers of MobileNetV2(include_top=False, pooling="avg"); checked by the tests
 KEY_HPS = ("input_size", "unfreeze_layers", "learning_rate", "augment")  # leaderboard columns
 UNFREEZE_CHOICES = [0, 10, 20, 40, 80, BACKBONE_LAYERS]  # 0 = frozen, 155 = all
@@ -24,15 +38,60 @@ def weights_label(weights) -> str:
     return "random" if weights is None else "imagenet" if weights == "imagenet" else f"file:{Path(weights).name}"
 
 
+def imagenet_file_rows(size: int) -> int:
+    """The input size of the ImageNet file Keras loads for a backbone of this size."""
+    return size if size in IMAGENET_ROWS else 224
+
+
+def alphas_served(weights, size: int) -> list[float]:
+    """The alphas whose backbone weights this source can provide at this input size."""
+    if weights is None:
+        return list(ALPHAS)
+    if weights != "imagenet":
+        return [LOCAL_WEIGHTS_ALPHA]
+    return [a for a in ALPHAS if a not in WIDE_ALPHAS or imagenet_file_rows(size) == 224]
+
+
+def alphas_offered(weights) -> list[float]:
+    """The alphas the space proposes with this weights source: those it serves at every input size."""
+    return [a for a in ALPHAS if all(a in alphas_served(weights, size) for size in INPUT_SIZES)]
+
+
+def alpha_choice(hp, weights) -> float:
+    """`alpha`, declared with only the values the weights source serves (a Fixed when only one)."""
+    alphas = alphas_offered(weights)
+    return hp.Fixed("alpha", alphas[0]) if len(alphas) == 1 else hp.Choice("alpha", alphas, default=1.0)
+
+
+def require_weights(weights, alpha: float, size: int) -> None:
+    """Fail a trial, with the reason, whose combination the weights source cannot serve (one that
+    an older search, a pinned value or a resumed oracle asks for)."""
+    served = alphas_served(weights, size)
+    if alpha not in served:
+        raise ValueError(f"MobileNetV2 {weights_label(weights)} weights exist for alpha "
+                         f"{', '.join(map(str, served))} at input {size}, not alpha {alpha}")
+
+
+def backbone_model(weights, alpha: float, size: int) -> keras.Model:
+    """Keras's MobileNetV2 without its top, average-pooled; a weights download that fails is the
+    trial's failure, with the reason."""
+    require_weights(weights, alpha, size)
+    try:
+        return keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, include_top=False,
+                                              weights=weights, pooling="avg")
+    except Exception as e:  # noqa: BLE001 - Keras's download raises plain Exception
+        if weights is None:
+            raise
+        raise ValueError(f"MobileNetV2 {weights_label(weights)} weights for alpha {alpha} at input {size} "
+                         f"could not be had: {type(e).__name__}: {e}") from None
+
+
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     options = options or SpaceOptions()
     inputs, x = inputs_scaled(hp, options, augment_default="light")
     class_weighting_choice(hp)
     size = hp.Choice("input_size", INPUT_SIZES, default=96)
-    if options.weights not in (None, "imagenet"):
-        alpha = hp.Fixed("alpha", LOCAL_WEIGHTS_ALPHA)
-    else:
-        alpha = hp.Choice("alpha", ALPHAS, default=1.0)
+    alpha = alpha_choice(hp, options.weights)
     unfreeze = hp.Choice("unfreeze_layers", UNFREEZE_CHOICES, default=20)
     dropout = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
     lr = hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=3e-4)
@@ -42,8 +101,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     if options.input_shape[-1] == 1:
         x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(x)  # MobileNetV2 expects [-1, 1]
-    backbone = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, include_top=False,
-                                              weights=options.weights, pooling="avg")
+    backbone = backbone_model(options.weights, alpha, size)
     backbone.trainable = True
     n = len(backbone.layers)
     for i, layer in enumerate(backbone.layers):

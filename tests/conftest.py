@@ -133,3 +133,20 @@ def search_args(data, project, *extra):
     """search.run arguments for a tiny, fast search in the current folder."""
     return ["--data", str(data), "--project", project, "--precision", "float32", "--batch-size", "32",
             "--plain", *map(str, extra)]
+
+
+@pytest.fixture(scope="session")
+def reported(tmp_path_factory, tiny_demo):
+    """Two tiny searches (cnn, baseline) and the cnn run's report with TTA; paths relative to root.
+    Shared by the report tests (test_report.py, test_report_truth.py)."""
+    from search import run as run_cli
+    from search.report import cli as report_cli
+    root = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
+                                        "--max-trials", 4, "--max-epochs", 1)) == 0
+        assert run_cli.main(search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
+                                        "--max-trials", 2, "--max-epochs", 1)) == 0
+        assert report_cli.main(["--run", "tuner_runs/cnn", "--top", "2", "--epochs", "2", "--tta", "--plain"]) == 0
+    return root

@@ -12,28 +12,12 @@ from sklearn import metrics as skm
 from fer.constants import CLASS_NAMES
 from fer.dataset import Dataset
 from search.report import cli as report_cli
-from search import run as run_cli
-from tests.conftest import search_args
 
 MODEL_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "curves_{}.png", "samples_{}.png",
                  "misclassified_{}.png", "gradcam_{}.png")
 ENSEMBLE_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "samples_{}.png", "misclassified_{}.png")
 SHARED_FILES = ("metrics.json", "per_class.csv", "predictions.npz", "report_config.json", "index.html",
                 "comparison.png", "per_class_f1.png", "objective_vs_hp.png", "importance.png")
-
-
-@pytest.fixture(scope="module")
-def reported(tmp_path_factory, tiny_demo):
-    """Two tiny searches (cnn, baseline) and the cnn run's report with TTA; paths relative to root."""
-    root = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
-                                        "--max-trials", 4, "--max-epochs", 1)) == 0
-        assert run_cli.main(search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
-                                        "--max-trials", 2, "--max-epochs", 1)) == 0
-        assert report_cli.main(["--run", "tuner_runs/cnn", "--top", "2", "--epochs", "2", "--tta", "--plain"]) == 0
-    return root
 
 
 def test_report_writes_every_listed_file(reported):
@@ -108,18 +92,20 @@ def test_saved_models_reload_and_predict_identically(reported, tiny_demo):
             np.testing.assert_allclose(model.predict(x_test, verbose=0), expected, atol=1e-5, err_msg=ext)
 
 
-def test_compare_lists_every_run(reported):
+def test_compare_lists_every_run_best_first_by_validation(reported):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(reported)
-        assert report_cli.main(["--compare", "tuner_runs/cnn", "tuner_runs/base", "--top", "1", "--epochs", "1",
-                                "--out", "cmp", "--plain"]) == 0
+        assert report_cli.main(["--compare", "tuner_runs/cnn", "tuner_runs/base", "--top", "2", "--epochs", "2",
+                                "--tta", "--out", "cmp", "--plain"]) == 0
     out = reported / "reports" / "cmp"
     meta = json.loads((out / "metrics.json").read_text())
     names = [row[0] for row in meta["rows"]]
-    assert len(names) == 2 and names[0].startswith("cnn/rank1-") and names[1].startswith("base/rank1-")
+    assert sorted(n.split("/")[0] for n in names) == ["base", "base", "cnn", "cnn"]
+    val = [m["val"]["accuracy"] for m in meta["models"]]  # both runs searched on val_accuracy
+    assert val == sorted(val, reverse=True) and meta["best"] == names[0] == meta["models"][0]["name"]
     assert (reported / "reports" / "base" / "metrics.json").is_file()  # the baseline run was reported on the way
     page = (out / "index.html").read_text()
-    assert all(n in page for n in names) and "tuner_runs/base" in page
+    assert all(n in page for n in names) and "tuner_runs/base" in page and f"Best model {names[0]}" in page
     assert (out / "comparison.png").stat().st_size > 1000
 
 
@@ -175,7 +161,8 @@ def test_index_renders_in_headless_chromium_with_all_images_and_no_network(repor
         assert len(np.unique(np.asarray(im.convert("L")))) > 20  # not a blank page
 
 
-def test_train_on_train_and_val_uses_the_trials_best_epochs(reported, tmp_path):
+def test_train_on_train_and_val_uses_the_trials_best_epochs_and_says_val_is_trained_on(reported, tmp_path,
+                                                                                       capsys):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(reported)
         assert report_cli.main(["--run", "tuner_runs/base", "--top", "1", "--train-on", "train+val", "--plain",
@@ -185,7 +172,15 @@ def test_train_on_train_and_val_uses_the_trials_best_epochs(reported, tmp_path):
     trial = json.loads((reported / "tuner_runs" / "base" / f"trial_{model['trial_id']}" / "trial.json").read_text())
     assert model["train_on"] == "train+val" and model["epochs"] == int(trial["best_step"] or 0) + 1
     assert "val_loss" not in model["history"]  # nothing held out to validate on while training
+    assert len(model["history"]["learning_rate"]) == model["epochs"]  # the LR schedule ran
     assert (tmp_path / "m" / "base" / f"{model['name']}.h5").is_file()
+    # the validation columns would measure training data: empty, and said so, everywhere
+    assert model["val"] == {"loss": None, "accuracy": None, "macro_f1": None, "note": "trained on val"}
+    assert meta["best_by"]["score"] == pytest.approx(model["search_objective"])
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith(f"| {model['name']}"))
+    assert row.count("trained on val") == 3
+    page = (tmp_path / "r" / "base" / "index.html").read_text()
+    assert page.count("<td>trained on val</td>") == 0 and page.count("trained on val</b></td>") == 3
 
 
 def test_the_ensemble_is_the_mean_of_its_members(reported):

@@ -6,10 +6,10 @@ import pytest
 from sklearn import metrics as skm
 
 from fer.constants import CLASS_NAMES
-from search.report.gradcam import feature_layer, gradcam
+from search.report.gradcam import feature_layer, feature_path, gradcam, split_at
 from fer.metrics import class_report, strongest_and_weakest
 from search.report.importance import importance
-from spaces import SpaceOptions, get_space
+from spaces import SpaceOptions, get_space, mobilenet
 
 
 def test_class_report_matches_scikit_learn_with_a_class_never_predicted():
@@ -54,3 +54,25 @@ def test_gradcam_maps_are_input_sized_and_normalised():
     maps = gradcam(model, x, np.array([0, 1, 2, 3, 4]))
     assert maps.shape == (5, 48, 48) and maps.dtype == np.float32
     assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.5  # each map is scaled to its peak
+
+
+def test_gradcam_on_mobilenet_explains_the_backbones_last_feature_map_even_when_frozen():
+    """The outer model's last spatial map is the input rescaling, upstream of every weight; Grad-CAM
+    must look inside the backbone, and take its gradient even with every backbone layer frozen."""
+    keras.utils.set_random_seed(0)
+    hp = kt.HyperParameters()
+    for name, value in (("input_size", 48), ("unfreeze_layers", 0), ("augment", "light"), ("alpha", 0.35)):
+        hp.Fixed(name, value)
+    model = mobilenet.build(hp, SpaceOptions(weights=None))
+    backbone = next(l for l in model.layers if l.name.startswith("mobilenetv2"))
+    assert not backbone.trainable_weights  # frozen: no gradient reaches the map through a weight
+    assert feature_path(model) == [backbone.name, "out_relu"]
+    assert feature_layer(model) is backbone.get_layer("out_relu")
+    x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1), dtype=np.uint8)
+    features, head = split_at(model, feature_path(model))
+    assert tuple(features.output.shape) == (None, 2, 2, backbone.get_layer("out_relu").output.shape[-1])
+    np.testing.assert_allclose(head(features(x, training=False), training=False), model.predict(x, verbose=0),
+                               atol=1e-5)  # the split model is the model
+    maps = gradcam(model, x, np.array([0, 1, 2, 3]))
+    assert maps.shape == (4, 48, 48) and np.isfinite(maps).all()
+    assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.5

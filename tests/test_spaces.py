@@ -108,3 +108,79 @@ def test_class_weights_modes():
     bal = class_weights("balanced", y, 3)
     assert bal[1] == pytest.approx(100 / (3 * 5)) and bal[0] == pytest.approx(100 / 240)
     assert class_weights("sqrt", y, 3)[1] == pytest.approx(np.sqrt(100 / 15))
+
+
+# What Keras can load, written out independently of spaces/mobilenet.py: its ImageNet files (any
+# other input size loads the 224 file), the alpha-1.0 local file, or random init for anything.
+KERAS_IMAGENET_FILES = ({(a, r) for a in (0.35, 0.5, 0.75, 1.0) for r in (96, 128, 160, 192, 224)}
+                        | {(1.3, 224), (1.4, 224)})
+LOCAL_FILE = f"/nowhere/{WEIGHTS_FILE}"  # never read: the stub backbone stands in for Keras
+SOURCES = {"none": None, "imagenet": "imagenet", "file": LOCAL_FILE}
+
+
+def keras_has_weights(weights, alpha: float, size: int) -> bool:
+    if weights is None:
+        return True
+    if weights == "imagenet":
+        return (alpha, size if size in (96, 128, 160, 192, 224) else 224) in KERAS_IMAGENET_FILES
+    return alpha == 1.0
+
+
+@pytest.fixture
+def stub_backbone(monkeypatch):
+    """MobileNetV2 replaced by a tiny stand-in that records what it was asked for: many builds stay
+    cheap and nothing is downloaded."""
+    asked = []
+
+    def stub(input_shape, alpha, include_top, weights, pooling):
+        asked.append((weights, alpha, input_shape[0]))
+        inp = keras.Input(input_shape)
+        return keras.Model(inp, keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inp)),
+                           name="mobilenetv2_stub")
+    monkeypatch.setattr(keras.applications, "MobileNetV2", stub)
+    return asked
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+def test_mobilenet_proposes_only_combinations_its_weights_source_serves(source, tuner, stub_backbone, tmp_path):
+    weights, proposed = SOURCES[source], []
+
+    class Proposals({"random": kt.RandomSearch, "hyperband": kt.Hyperband}[tuner]):
+        def run_trial(self, trial, *args, **kwargs):  # no training: only what the oracle proposes
+            proposed.append((trial.hyperparameters.values["alpha"], trial.hyperparameters.values["input_size"]))
+            return float(np.random.default_rng(len(proposed)).random())
+
+    budget = {"max_epochs": 27, "hyperband_iterations": 2} if tuner == "hyperband" else {"max_trials": 60}
+    Proposals(lambda hp: mobilenet.build(hp, SpaceOptions(weights=weights)), objective=kt.Objective("score", "max"),
+              directory=tmp_path, project_name="p", seed=1, **budget).search()
+    assert len(proposed) >= 50
+    assert [p for p in proposed if not keras_has_weights(weights, *p)] == []
+    assert stub_backbone and all(keras_has_weights(*asked) for asked in stub_backbone)  # the tuner's own builds
+    assert len({a for a, _ in proposed}) == {"none": 6, "imagenet": 4, "file": 1}[source]  # narrowed, not emptied
+
+
+def test_the_searched_alpha_lists_are_recorded_per_weights_source(stub_backbone, tmp_path):
+    from search.config import RunConfig
+    from search.hypermodel import FerHyperModel, declared_space, space_options
+    from search.tuners import make_tuner
+    recorded = {}
+    for source, weights in SOURCES.items():
+        config = RunConfig(space="mobilenet", tuner="random", weights=weights, runs_dir=str(tmp_path), project=source)
+        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        recorded[source] = [e for e in declared_space(tuner.oracle.hyperparameters) if e["name"] == "alpha"]
+    assert recorded["none"] == [{"name": "alpha", "type": "Choice", "values": mobilenet.ALPHAS, "default": 1.0}]
+    assert recorded["file"] == [{"name": "alpha", "type": "Fixed", "value": 1.0}]
+    assert recorded["imagenet"] == [{"name": "alpha", "type": "Choice", "values": [0.35, 0.5, 0.75, 1.0],
+                                     "default": 1.0}]
+
+
+def test_mobilenet_refuses_a_combination_its_weights_cannot_serve_with_the_reason(stub_backbone):
+    with pytest.raises(ValueError, match=r"imagenet weights exist for alpha 0.35, 0.5, 0.75, 1.0 at input 96, "
+                                         r"not alpha 1.4"):
+        mobilenet.backbone_model("imagenet", 1.4, 96)
+    with pytest.raises(ValueError, match=rf"file:{WEIGHTS_FILE} weights exist for alpha 1.0 at input 224, not alpha 0.5"):
+        mobilenet.backbone_model(LOCAL_FILE, 0.5, 224)
+    assert stub_backbone == []  # refused before Keras was asked
+    mobilenet.backbone_model("imagenet", 1.4, 224)
+    assert stub_backbone == [("imagenet", 1.4, 224)]

@@ -4,6 +4,7 @@ import sys
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,6 +49,9 @@ class ReportConsole:
             table.add_column(col, justify="left" if i == 0 else "right")
         for row in rows:
             table.add_row(*[str(c) for c in row])
+        if self.plain:  # log lines: one line per model, however many columns, rather than wrapped cells
+            wide = self.console.options.update(width=10_000)
+            self.console.width = max(self.console.width, Measurement.get(self.console, wide, table).maximum)
         self.console.print(table)
 
     def stop(self) -> None:

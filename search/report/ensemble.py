@@ -27,9 +27,13 @@ def ensemble_entry(models: list[dict], results: list[dict], y_val: np.ndarray, y
 
     `results` are the members' evaluate() results, in the order of `models`.
     """
-    out = {"val_probs": mean_probs([r["val_probs"] for r in results]),
-           "probs": mean_probs([r["probs"] for r in results])}
-    entry = {"name": ENSEMBLE, "members": [m["name"] for m in models], "val": val_scores(out["val_probs"], y_val),
+    from search.report.selection import unmeasured_val
+    out = {"probs": mean_probs([r["probs"] for r in results])}
+    val = unmeasured_val()  # members retrained on train+val: nothing held out for the ensemble either
+    if all("val_probs" in r for r in results):
+        out["val_probs"] = mean_probs([r["val_probs"] for r in results])
+        val = val_scores(out["val_probs"], y_val)
+    entry = {"name": ENSEMBLE, "members": [m["name"] for m in models], "val": val, "search_objective": None,
              "test": class_report(y_test, out["probs"].argmax(axis=1)),
              "params": int(sum(m["params"] for m in models)), "seconds": float(sum(m["seconds"] for m in models)),
              "inference_ms": float(sum(m["inference_ms"] for m in models)), "hyperparameters": {},

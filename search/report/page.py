@@ -26,11 +26,12 @@ def image(path: Path, caption: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def table(header: list[str], rows: list[list], highlight_first: bool = False) -> str:
+def table(header: list[str], rows: list[list], highlight: int | None = None) -> str:
+    """An HTML table; the row at index `highlight` (the best model) in bold."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{'<b>' if highlight_first and i == 0 else ''}{esc(c)}"
-                         f"{'</b>' if highlight_first and i == 0 else ''}</td>" for c in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{'<b>' if i == highlight else ''}{esc(c)}{'</b>' if i == highlight else ''}</td>"
+                         for c in row) + "</tr>"
         for i, row in enumerate(rows))
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -57,3 +58,9 @@ def write_index(folder: Path, title: str, summary: str, note: str, sections: lis
 
 def figures_html(folder: Path, figs: list[tuple[str, str]]) -> str:
     return "\n".join(image(folder / f, caption) for f, caption in figs)
+
+
+def left_out_list(items: list[dict]) -> str:
+    """The figures a report could not draw, each with its reason."""
+    rows = "".join(f"<li><code>{esc(i['figure'])}</code>: {esc(i['reason'])}</li>" for i in items)
+    return f"<p>These figures could not be drawn; the rest of the report is complete.</p><ul>{rows}</ul>"

@@ -6,7 +6,9 @@ training-only layers and uncompiled, so `keras.models.load_model` opens it witho
 A winner is rebuilt by its space's `build(hp)` from the trial's saved hyperparameters and
 trained from scratch with the search's recipe (class weights, early stopping and LR decay on
 the validation split) plus a checkpoint of the best epoch. With `train_on="train+val"` there is
-no validation split left to stop on, so it trains for the epochs the trial's best took.
+no validation split left to stop on, so it trains for the epochs the trial's best took, and
+keeps the trial's learning-rate schedule by watching the training loss instead (same factor,
+same patience).
 """
 import json
 import logging
@@ -22,7 +24,7 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.errors import UserError
 from search.config import RunConfig
-from search.hypermodel import BudgetStop, space_options, training_callbacks
+from search.hypermodel import BudgetStop, NanGuard, lr_schedule, space_options, training_callbacks
 from search.leaderboard import searched_values, trial_dir
 from spaces import get_space
 from spaces.common import class_weights
@@ -94,6 +96,17 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
     return inference
 
 
+def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path) -> list:
+    """The search's callbacks around fit. On train: early stopping and LR decay on validation, and a
+    checkpoint of the best epoch. On train+val nothing is held out: the epochs are fixed, and the
+    learning rate follows the search's schedule on the training loss rather than none."""
+    if train_on == "train+val":
+        return [NanGuard(), lr_schedule("loss", "min", config.patience)]
+    return training_callbacks(config.objective, config.direction, config.patience) + [
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
+                                        save_best_only=True, save_weights_only=True)]
+
+
 def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
             epochs: int | None = None, train_on: str = "train", on_epoch=None,
             budget=None) -> tuple[Winner, keras.Model]:
@@ -110,17 +123,14 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     (x, y), (xv, yv) = data["train"], data["val"]
     name = f"rank{rank}-trial{trial_id}"
     models_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [EpochProgress(on_epoch)] if on_epoch else []
+    checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
+    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint)
     if train_on == "train+val":
         x, y = np.concatenate([x, xv]), np.concatenate([y, yv])
         epochs = epochs or best_step + 1
         validation = None
     else:
         epochs = epochs or config.max_epochs
-        checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
-        callbacks += training_callbacks(config.objective, config.direction, config.patience)
-        callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
-                                                         save_best_only=True, save_weights_only=True))
         validation = (xv, yv)
     stop = BudgetStop(budget) if budget is not None else None
     callbacks += [stop] if stop else []
