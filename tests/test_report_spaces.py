@@ -4,7 +4,6 @@ then `search.report`, with every figure, Grad-CAM included, and the duplicate-aw
 import json
 
 import keras
-import keras_tuner as kt
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -42,17 +41,9 @@ def tiny_twins(tiny_demo, tmp_path_factory):
     return prepare(str(write_csv(folder / "fer2013.csv", rows)), folder / "data")
 
 
-def pin(monkeypatch, values: dict) -> None:
-    """Make search.run's random tuner hold these hyperparameters fixed (keras-tuner's own override)."""
-    import search.tuners as tuners
-
-    class Pinned(tuners.FerRandom):
-        def __init__(self, *args, **kwargs):
-            hp = kt.HyperParameters()
-            for name, value in values.items():
-                hp.Fixed(name, value)
-            super().__init__(*args, hyperparameters=hp, **kwargs)
-    monkeypatch.setattr(tuners, "FerRandom", Pinned)
+def fixed_args(values: dict) -> list[str]:
+    """search.run's --fix flags that hold these hyperparameters (cheap models for a fast test)."""
+    return [arg for name, value in values.items() for arg in ("--fix", f"{name}={value}")]
 
 
 def twin_indices(data) -> np.ndarray:
@@ -65,9 +56,8 @@ def twin_indices(data) -> np.ndarray:
 @pytest.mark.parametrize("space", SPACES)
 def test_every_space_gets_a_complete_report(space, tiny_twins, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    pin(monkeypatch, CHEAP.get(space, {}))
     assert run_cli.main(search_args(tiny_twins, space, "--space", space, "--tuner", "random", "--max-trials", 2,
-                                    "--max-epochs", 1, "--weights", "none")) == 0
+                                    "--max-epochs", 1, "--weights", "none", *fixed_args(CHEAP.get(space, {})))) == 0
     assert report_cli.main(["--run", f"tuner_runs/{space}", "--top", "1", "--epochs", "1", "--plain"]) == 0
     out = tmp_path / "reports" / space
     meta = json.loads((out / "metrics.json").read_text())

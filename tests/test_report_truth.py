@@ -83,7 +83,7 @@ def test_compare_ranks_and_names_the_best_by_validation_never_by_test(reported, 
 
 @pytest.mark.parametrize("asked, differ", [(["--top", "1", "--epochs", "2", "--tta"], "--top 2"),
                                            (["--top", "2", "--epochs", "1", "--tta"], "--epochs 2"),
-                                           (["--top", "2", "--epochs", "2"], "--tta True"),
+                                           (["--top", "2", "--epochs", "2"], "--tta flip"),
                                            (["--top", "2", "--epochs", "2", "--tta", "--train-on", "train+val"],
                                             "--train-on train")])
 def test_compare_refuses_a_run_report_made_with_other_options(reported, tmp_path, capsys, asked, differ):
