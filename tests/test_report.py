@@ -191,3 +191,14 @@ def test_the_ensemble_is_the_mean_of_its_members(reported):
         mean = np.mean([saved[prefix + name] for name in members], axis=0)
         np.testing.assert_allclose(saved[prefix + "ensemble"], mean, atol=1e-6)
         assert np.allclose(saved[prefix + "ensemble"].sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_the_ensemble_is_saved_as_one_model_that_predicts_the_mean(reported, tiny_demo):
+    meta = json.loads((reported / "reports" / "cnn" / "metrics.json").read_text())
+    ensemble = meta["models"][-1]
+    assert ensemble["name"] == "ensemble" and set(ensemble["paths"]) == {"h5", "keras"}
+    x_test = np.asarray(Dataset.open(tiny_demo).split("test")[0])
+    expected = np.load(reported / "reports" / "cnn" / "predictions.npz")["probs_ensemble"]
+    for ext in ("h5", "keras"):
+        model = keras.models.load_model(reported / ensemble["paths"][ext], compile=False)
+        np.testing.assert_allclose(model.predict(x_test, verbose=0), expected, atol=1e-5, err_msg=ext)

@@ -4,6 +4,8 @@ Ensembles are where FER-2013's best results come from (Pramerdorfer & Kampel 201
 8 nets against 72.7% for the best single one). The ensemble is scored like any model: on
 validation for selection, once on test for the report, with and without TTA.
 """
+from pathlib import Path
+
 import numpy as np
 
 from fer.metrics import class_report
@@ -42,3 +44,23 @@ def ensemble_entry(models: list[dict], results: list[dict], y_val: np.ndarray, y
         out["probs_tta"] = mean_probs([r["probs_tta"] for r in results])
         entry["test_tta"] = class_report(y_test, out["probs_tta"].argmax(axis=1))
     return entry, out
+
+
+def save_ensemble_model(models: list[dict], models_dir: Path) -> dict:
+    """The ensemble as one Keras model (the members' saved inference models averaged by a standard
+    `Average` layer), saved as ensemble.keras and ensemble.h5 beside them, so `fer.predict`,
+    `--export` and plain `keras.models.load_model` use it like any winner. Returns its paths."""
+    import keras
+
+    from search.report.retrain import save_atomic
+    members = []
+    for i, m in enumerate(models):
+        member = keras.models.load_model(m["paths"]["keras"], compile=False)
+        members.append(keras.Model(member.inputs[0], member.outputs[0], name=f"member{i}_{member.name}"))
+    inputs = keras.Input(tuple(members[0].inputs[0].shape[1:]), dtype=members[0].inputs[0].dtype, name="image")
+    outputs = keras.layers.Average(dtype="float32", name="predictions")([member(inputs) for member in members])
+    ensemble = keras.Model(inputs, outputs, name=ENSEMBLE)
+    paths = {ext: str(Path(models_dir) / f"{ENSEMBLE}.{ext}") for ext in ("h5", "keras")}
+    for ext in ("h5", "keras"):
+        save_atomic(ensemble, Path(paths[ext]))
+    return paths

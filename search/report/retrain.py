@@ -73,7 +73,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.report(epoch + 1, {k: float(v) for k, v in (logs or {}).items()})
 
 
-def _save_atomic(model: keras.Model, path: Path) -> None:
+def save_atomic(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     absl = logging.getLogger("absl")
     level = absl.level
@@ -92,7 +92,7 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
     if leftover:  # a new custom layer that is not training-only: the files would not load elsewhere
         raise RuntimeError(f"{model.name}: layers only this project can load: {', '.join(leftover)}")
     for ext in ("h5", "keras"):
-        _save_atomic(inference, Path(paths[ext]))
+        save_atomic(inference, Path(paths[ext]))
     return inference
 
 

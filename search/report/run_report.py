@@ -51,7 +51,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
     """Retrain and score each winner in turn, then the ensemble of them all; returns their records,
     test probabilities (plain and TTA) and Grad-CAMs."""
     from search import tf_memory
-    from search.report.ensemble import ENSEMBLE, ensemble_entry
+    from search.report.ensemble import ENSEMBLE, ensemble_entry, save_ensemble_model
     from search.report.evaluate import evaluate, gradcam_maps
     from search.report.retrain import retrain
     models, results, probs, cams = [], [], {}, {}
@@ -79,6 +79,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         tf_memory.release(mark)  # each winner's weights go before the next one trains
     if len(models) > 1:
         entry, result = ensemble_entry(models, results, data["val"][1], data["test"][1])
+        entry["paths"] = save_ensemble_model(models, Path(args.models_dir) / config.project_name)
         keep_probs(probs, ENSEMBLE, result)
         cams[ENSEMBLE] = {"not_applicable": True}  # it averages several models: no one feature map to explain
         models.append(entry)
