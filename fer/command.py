@@ -13,7 +13,7 @@ TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 
 def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
     """A parser whose --help shows every flag's default (each flag carries help text)."""
-    return argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0],
+    return argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0], allow_abbrev=False,
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 

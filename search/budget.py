@@ -90,3 +90,41 @@ def log_session(project_dir: Path, budget: TimeBudget | None, started: float, en
     sessions.append({"budget_seconds": budget.seconds if budget else None, "started": started, "ended": ended,
                      "wall_seconds": round(ended - started, 1), "stopped_by_budget": stopped_by_budget})
     atomic_write_text(path, json.dumps(sessions, indent=2) + "\n")
+
+
+def estimate_epoch_seconds(config, n_train: int) -> float:
+    """Seconds one training epoch of the space's default model takes here (a few timed steps)."""
+    import math
+
+    import keras
+
+    from search.hypermodel import space_options
+    from search.precision import time_steps
+    from spaces import get_space
+    policy = config.resolved["precision"]["policy"]
+    space = get_space(config.space)
+    per_step = time_steps(lambda hp: space.build(hp, space_options(config)), policy,
+                          space_options(config).input_shape, batch=config.batch_size, warmup=1, steps=2)
+    keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
+    return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
+
+
+def start_budget(config, n_train: int):
+    """This session's TimeBudget (None without --time-budget); too small for one epoch is an error."""
+    if not config.time_budget:
+        return None
+    seconds = parse_duration(config.time_budget)
+    epoch = estimate_epoch_seconds(config, n_train)
+    if seconds < epoch:
+        raise UserError(f"--time-budget {config.time_budget}: one epoch of the {config.space} space's default model "
+                        f"takes about {fmt_duration(epoch)} here (measured); give at least that")
+    budget = TimeBudget.starting_now(seconds)
+    config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
+    return budget
+
+
+def budget_lines(budget) -> list[str]:
+    if budget is None:
+        return []
+    return [f"time budget {fmt_duration(budget.seconds)}: no trial or epoch starts that would not fit at the pace "
+            "seen so far; a trial stopped early keeps what it has validated"]

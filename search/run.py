@@ -12,7 +12,7 @@ import time
 from fer.command import add_verbose, command_parser
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
-from search.budget import BudgetSpent, fmt_duration, log_session, parse_duration
+from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
 from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
 from search.distributed.chief import CONNECT_TIMEOUT
 from search.project import open_data, run_columns, train_and_val
@@ -120,8 +120,9 @@ def typed_value(text: str):
     return text
 
 
-def prepare_project(config: RunConfig) -> bool:
-    """Check --overwrite/--resume against what exists; returns keras-tuner's overwrite flag."""
+def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
+    """Check --overwrite/--resume against what exists (on --resume, settings not given again are the
+    search's own: `given` holds the flags on the command line); returns keras-tuner's overwrite flag."""
     exists = (config.project_dir / "oracle.json").is_file() or (config.project_dir / CONFIG_FILE).is_file()
     if exists and not (config.overwrite or config.resume):
         raise UserError(f"{config.project_dir} already holds a search: pass --resume to continue it "
@@ -134,48 +135,30 @@ def prepare_project(config: RunConfig) -> bool:
             if getattr(old, key) != getattr(config, key):
                 raise UserError(f"--resume: {config.project_dir} was a --{key} {getattr(old, key)} search, "
                                 f"not {getattr(config, key)}")
-        if config.max_trials is None:
-            config.max_trials = old.max_trials  # the same cap (and trial-id width) unless a new one is given
+        inherit_settings(config, old, given)
         return False
     return True
+
+
+# What --resume keeps from the search it continues unless the flag is given again.
+RESUMED_SETTINGS = {"max_trials": ("--max-trials", "--quick"), "max_epochs": ("--max-epochs", "--quick"),
+                    "batch_size": ("--batch-size",), "patience": ("--patience",), "seed": ("--seed",),
+                    "data": ("--data",), "hyperband_iterations": ("--iterations",), "precision": ("--precision",),
+                    "weights": ("--weights",), "fixed": ("--fix",), "tensorboard": ("--no-tensorboard",),
+                    "quick": ("--quick",)}
+
+
+def inherit_settings(config: RunConfig, old: RunConfig, given: set[str]) -> None:
+    """--resume continues the same search: settings not given again come from its config.json."""
+    for field_name, flags in RESUMED_SETTINGS.items():
+        if not given & set(flags):
+            setattr(config, field_name, getattr(old, field_name))
 
 
 def clear_project(config: RunConfig) -> None:
     """--overwrite: the old project goes, once every check has passed."""
     if config.overwrite and config.project_dir.exists():
         shutil.rmtree(config.project_dir)
-
-
-def estimate_epoch_seconds(config: RunConfig, n_train: int) -> float:
-    """Seconds one training epoch of the space's default model takes here (a few timed steps)."""
-    import math
-
-    import keras
-
-    from search.hypermodel import space_options
-    from search.precision import time_steps
-    from spaces import get_space
-    policy = config.resolved["precision"]["policy"]
-    space = get_space(config.space)
-    per_step = time_steps(lambda hp: space.build(hp, space_options(config)), policy,
-                          space_options(config).input_shape, batch=config.batch_size, warmup=1, steps=2)
-    keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
-    return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
-
-
-def start_budget(config: RunConfig, n_train: int):
-    """This session's TimeBudget (None without --time-budget); too small for one epoch is an error."""
-    from search.budget import TimeBudget, fmt_duration, parse_duration
-    if not config.time_budget:
-        return None
-    seconds = parse_duration(config.time_budget)
-    epoch = estimate_epoch_seconds(config, n_train)
-    if seconds < epoch:
-        raise UserError(f"--time-budget {config.time_budget}: one epoch of the {config.space} space's default model "
-                        f"takes about {fmt_duration(epoch)} here (measured); give at least that")
-    budget = TimeBudget.starting_now(seconds)
-    config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
-    return budget
 
 
 def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
@@ -222,11 +205,11 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     from spaces import get_space
     from spaces.mobilenet import check_weights
 
+    overwrite = prepare_project(config, getattr(args, "given", set()))
     ds = open_data(config.data)
     x_train, y_train, x_val, y_val = train_and_val(ds)
     if config.space == "mobilenet":
         check_weights(space_options(config).weights)
-    overwrite = prepare_project(config)
     resolve(config, int(len(y_train)), int(len(y_val)), ds)
     budget = start_budget(config, len(y_train))
     clear_project(config)
@@ -266,13 +249,6 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
     return finish(tuner, config, console, key_hps)
-
-
-def budget_lines(budget) -> list[str]:
-    if budget is None:
-        return []
-    return [f"time budget {fmt_duration(budget.seconds)}: no trial or epoch starts that would not fit at the pace "
-            "seen so far; a trial stopped early keeps what it has validated"]
 
 
 def resume_command(budget: str | None = None) -> str:
@@ -316,6 +292,7 @@ def main(argv=None) -> int:
             raise UserError("--workers N starts a chief and N local workers; do not combine it with --role")
         if args.recycle_after and not args.workers:
             args.workers = 1  # trials in one worker process, replaced every K trials
+        args.given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if str(a).startswith("--")}
         return run(config_from_args(args), plain=True if args.plain else None, args=args)
     except UserError as e:
         return print_user_error(e, parser.prog)

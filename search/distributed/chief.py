@@ -130,6 +130,12 @@ class Chief:
         for tuner_id in [t for t in list(self.oracle.ongoing_trials) if t not in keep]:
             self.fail_trial_of(tuner_id, f"interrupted: {tuner_id} stopped during this trial")
 
+    def budget_over(self) -> bool:
+        """Remote workers stop asking for trials once the time budget is spent (they check it
+        themselves): the chief ends when no trial is running any more."""
+        budget = getattr(self.tuner, "budget", None)
+        return budget is not None and budget.spent() and not self.oracle.ongoing_trials
+
     def finished(self) -> bool:
         return not self.oracle.ongoing_trials and not self.oracle.tuner_ids
 
@@ -163,6 +169,8 @@ class Chief:
                 if workers is not None and all(w.get("gone") for w in workers):
                     break
                 if workers is None and servicer.stop_triggered and self.finished():
+                    break
+                if self.budget_over():
                     break
         finally:
             server.stop(grace=2)

@@ -39,7 +39,7 @@ class Winner:
     trial_id: str
     name: str
     hyperparameters: dict
-    search_objective: float
+    search_objective: float | None  # None: the trial recorded no score
     train_on: str
     epochs: int
     best_epoch: int
@@ -149,7 +149,7 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     paths = {ext: str(models_dir / f"{name}.{ext}") for ext in ("h5", "keras", "json")}
     save_inference_model(model, paths)
     winner = Winner(rank=rank, trial_id=trial_id, name=name, hyperparameters=values,
-                    search_objective=float(record.get("score") or 0.0), train_on=train_on,
+                    search_objective=None if record.get("score") is None else float(record["score"]), train_on=train_on,
                     epochs=len(history["loss"]), best_epoch=best_epoch, seconds=round(seconds, 2),
                     params=int(model.count_params()), paths=paths,
                     history={k: [float(v) for v in vs] for k, vs in history.items()},
