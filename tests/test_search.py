@@ -146,7 +146,7 @@ def test_resume_keeps_the_searchs_settings_unless_given_again(workdir, tiny_demo
     first = search_args(tiny_demo, "keep", "--space", "baseline", "--tuner", "random", "--max-trials", 1,
                         "--max-epochs", 2, "--patience", 7)
     assert main(first) == 0
-    assert main(["--project", "keep", "--space", "baseline", "--tuner", "random", "--resume", "--max-trials", 2,
+    assert main(["--project", "keep", "--space", "baseline", "--tuner", "random", "--resume", "--max-trials", "2",
                  "--plain", "--precision", "float32"]) == 0  # no --data, --max-epochs, --batch-size, --patience
     config = json.loads((workdir / "tuner_runs" / "keep" / "config.json").read_text())
     assert (config["max_trials"], config["max_epochs"], config["batch_size"], config["patience"]) == (2, 2, 32, 7)
