@@ -128,6 +128,9 @@ def main(argv=None) -> int:
         if args.batch_size < 1:
             raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
         check_out_path(args.out)
+        if args.faces == "haar":
+            from fer.faces import cascade
+            cascade()  # a missing or broken cascade is one line here, before any photo is read
         model_path = Path(args.model) if args.model else best_model_path(args.run)
         model = load_model(model_path)
     except UserError as e:
