@@ -68,6 +68,8 @@ def main(argv=None) -> int:
             parse_duration(args.time_budget)
         from search.report.export import check_export
         check_export(args.export)
+        if args.export and args.compare:
+            raise UserError("--export writes one run's best model: use it with --run, not --compare")
         if args.compare:
             from search.report.compare import compare
             compare(args.compare, args, console)

@@ -69,6 +69,13 @@ def ranking_objective(runs: list[str]) -> tuple[str, str, str]:
     return objective, direction, words
 
 
+def compared_models(meta: dict, top: int) -> list[dict]:
+    """A run's winners in a comparison: its top K, and its ensemble when the report has one."""
+    from search.report.ensemble import ENSEMBLE
+    winners = [m for m in meta["models"] if m["name"] != ENSEMBLE][:top]
+    return winners + [m for m in meta["models"] if m["name"] == ENSEMBLE]
+
+
 def compare(runs: list[str], args, console) -> Path:
     """One comparison report over the winners of several runs (reusing their reports if present)."""
     from fer.cache import atomic_dir
@@ -79,7 +86,7 @@ def compare(runs: list[str], args, console) -> Path:
     metas = run_reports(runs, args, console)
     objective, direction, ranking = ranking_objective(runs)
     models = ranked_by_validation([{**m, "name": f"{meta['project']}/{m['name']}"}
-                                   for meta in metas for m in meta["models"][:args.top]], objective, direction)
+                                   for meta in metas for m in compared_models(meta, args.top)], objective, direction)
     best = best_by_validation(models, objective, direction)
     name = args.out or "compare-" + "-vs-".join(meta["project"] for meta in metas)
     out = Path(args.reports_dir) / name
