@@ -49,3 +49,5 @@ REPORT_METRICS_FILE = "metrics.json"
 
 DEMO_SOURCE = "demo"
 DEMO_NOTICE = "synthetic demo data (drawn faces), not FER-2013"
+
+ENSEMBLE_NAME = "ensemble"  # a report's row, and saved model, for the mean of its winners

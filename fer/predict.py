@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="a saved model, .keras or .h5")
     which.add_argument("--run", help="a reported search, tuner_runs/<project>: use its best winner")
+    which.add_argument("--ensemble", help="a report folder, reports/<project>: use its ensemble of the winners")
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="image files, folders of images (searched recursively) or prepared data folders")
     p.add_argument("--faces", choices=FACE_MODES, default="haar",
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     start_backend(args.verbose)
     from fer.predict_output import check_out_path
-    from fer.winners import best_model_path, load_model
+    from fer.winners import best_model_path, ensemble_model_path, load_model
     try:
         if args.batch_size < 1:
             raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -131,7 +132,8 @@ def main(argv=None) -> int:
         if args.faces == "haar":
             from fer.faces import cascade
             cascade()  # a missing or broken cascade is one line here, before any photo is read
-        model_path = Path(args.model) if args.model else best_model_path(args.run)
+        model_path = (Path(args.model) if args.model else ensemble_model_path(args.ensemble) if args.ensemble
+                      else best_model_path(args.run))
         model = load_model(model_path)
     except UserError as e:
         return print_user_error(e, PROG)

@@ -7,7 +7,7 @@ the search's config.json for the project name, then reports/<project>/metrics.js
 import json
 from pathlib import Path
 
-from fer.constants import IMAGE_SHAPE, MODELS_DIR, NUM_CLASSES, REPORT_METRICS_FILE, REPORTS_DIR, RUN_CONFIG_FILE
+from fer.constants import ENSEMBLE_NAME, IMAGE_SHAPE, MODELS_DIR, NUM_CLASSES, REPORT_METRICS_FILE, REPORTS_DIR, RUN_CONFIG_FILE
 from fer.errors import UserError
 
 MODEL_SUFFIXES = (".keras", ".h5")
@@ -45,6 +45,22 @@ def best_model_path(run) -> Path:
         if path.is_file():
             return path
     raise UserError(f"{candidates[0]}: the best model of {metrics_path} is missing; {report_hint}")
+
+
+def ensemble_model_path(report) -> Path:
+    """The .keras (else .h5) file of a report's ensemble, reports/<project>/ (its metrics.json names it)."""
+    report = Path(report)
+    metrics_path = report / REPORT_METRICS_FILE
+    metrics = read_json(metrics_path, "--ensemble takes a report folder, reports/<project>")
+    entry = next((m for m in metrics.get("models", []) if m.get("name") == ENSEMBLE_NAME), None)
+    if entry is None or not entry.get("paths"):
+        raise UserError(f"{metrics_path}: this report has no saved ensemble (it needs --top 2 or more)")
+    root = report.parent.parent  # paths are saved relative to the project's root
+    for ext in ("keras", "h5"):
+        for path in (Path(entry["paths"].get(ext, "")), root / entry["paths"].get(ext, "")):
+            if ext in entry["paths"] and path.is_file():
+                return path
+    raise UserError(f"{entry['paths'].get('keras')}: the ensemble of {metrics_path} is missing; report again")
 
 
 def load_model(path):

@@ -202,3 +202,23 @@ def test_the_ensemble_is_saved_as_one_model_that_predicts_the_mean(reported, tin
     for ext in ("h5", "keras"):
         model = keras.models.load_model(reported / ensemble["paths"][ext], compile=False)
         np.testing.assert_allclose(model.predict(x_test, verbose=0), expected, atol=1e-5, err_msg=ext)
+
+
+def test_fer_predict_ensemble_classifies_with_the_reports_ensemble(reported, tiny_demo, tmp_path, monkeypatch):
+    from fer import predict as predict_cli
+    monkeypatch.chdir(reported)
+    out = tmp_path / "faces.json"
+    assert predict_cli.main(["--ensemble", "reports/cnn", str(tiny_demo), "--out", str(out)]) == 0
+    faces = json.loads(out.read_text())["faces"]
+    expected = np.load(reported / "reports" / "cnn" / "predictions.npz")["probs_ensemble"]
+    got = np.array([[f["probabilities"][c] for c in CLASS_NAMES] for f in faces])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_report_takes_a_project_name_and_refuses_float16_without_a_gpu(reported, monkeypatch, capsys):
+    monkeypatch.chdir(reported)
+    err = _error(capsys, ["--project", "base", "--precision", "mixed_float16", "--top", "1", "--plain"])
+    assert err.endswith("--precision mixed_float16: float16 training needs a CUDA GPU and there is none here; "
+                        "pass --precision float32 (or mixed_bfloat16)")
+    err = _error(capsys, ["--project", "base", "--data", "demo", "--top", "1", "--plain"])
+    assert "data/demo/meta.json: does not match the data the search used" in err  # demo, prepared on first use

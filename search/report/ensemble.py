@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fer.constants import ENSEMBLE_NAME
 from fer.metrics import class_report
 
-ENSEMBLE = "ensemble"
+ENSEMBLE = ENSEMBLE_NAME
 
 
 def mean_probs(members: list[np.ndarray]) -> np.ndarray:
