@@ -13,10 +13,18 @@ from PIL import Image
 from fer.constants import CLASS_NAMES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one thread per test process (subprocesses inherit it)
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 from search import tf_memory  # noqa: E402
 
 tf_memory.prefer_system_allocator()  # what search.run and search.report do when they start, before TensorFlow allocates
+if os.environ.get("PYTEST_XDIST_WORKER") and tf_memory.on_tensorflow():
+    import tensorflow as tf  # before TensorFlow starts its thread pools
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_CSV = SHARED_DATA / "fer2013_from_images.csv.gz"

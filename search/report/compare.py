@@ -70,10 +70,9 @@ def ranking_objective(runs: list[str]) -> tuple[str, str, str]:
 
 
 def compared_models(meta: dict, top: int) -> list[dict]:
-    """A run's winners in a comparison: its top K, and its ensemble when the report has one."""
+    """A run's winners in a comparison: its top K retrained models (its ensemble stays in its own report)."""
     from search.report.ensemble import ENSEMBLE
-    winners = [m for m in meta["models"] if m["name"] != ENSEMBLE][:top]
-    return winners + [m for m in meta["models"] if m["name"] == ENSEMBLE]
+    return [m for m in meta["models"] if m["name"] != ENSEMBLE][:top]
 
 
 def compare(runs: list[str], args, console) -> Path:
