@@ -75,3 +75,18 @@ class RunConfig:
         data = json.loads((Path(project_dir) / CONFIG_FILE).read_text())
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def typed_value(value):
+    """A hyperparameter value as given on a command line or read back from a CSV: int, float, bool or
+    text (anything not a string is returned as it is)."""
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value

@@ -13,7 +13,8 @@ from fer.command import add_verbose, command_parser
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
 from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
-from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
+from search.config import (CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig,
+                           typed_value)
 from search.distributed.chief import CONNECT_TIMEOUT
 from search.project import open_data, run_columns, train_and_val
 from search.startup import start_search_process
@@ -107,17 +108,6 @@ def parse_fixed(items: list[str]) -> dict:
                             "e.g. --fix input_size=96")
         fixed[name.strip()] = typed_value(text.strip())
     return fixed
-
-
-def typed_value(text: str):
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:

@@ -8,23 +8,14 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
 
+from search.config import typed_value
+
 MIN_TRIALS = 4
-
-
-def _value(v):
-    if isinstance(v, str):
-        for cast in (int, float):
-            try:
-                return cast(v)
-            except ValueError:
-                pass
-        return {"True": True, "False": False}.get(v, v)
-    return v
 
 
 def typed_rows(rows: list[dict], hps: list[str]) -> list[dict]:
     """Leaderboard rows (CSV strings) with numbers and booleans restored."""
-    return [{**r, "objective": float(r["objective"]), **{h: _value(r.get(h)) for h in hps}} for r in rows]
+    return [{**r, "objective": float(r["objective"]), **{h: typed_value(r.get(h)) for h in hps}} for r in rows]
 
 
 def varied(rows: list[dict], hps: list[str]) -> list[str]:
