@@ -22,7 +22,8 @@ def f1_from_confusion(cm):
 
 @keras.saving.register_keras_serializable(package="fer")
 class MacroF1(keras.metrics.Metric):
-    """Macro-averaged F1 for sparse integer labels and class-probability predictions."""
+    """Macro-averaged F1 for integer labels (or soft targets, by their dominant class) and
+    class-probability predictions."""
 
     def __init__(self, num_classes: int = NUM_CLASSES, name: str = "macro_f1", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -31,6 +32,8 @@ class MacroF1(keras.metrics.Metric):
                                            name="confusion", dtype="float32")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if len(y_true.shape) == 2 and y_true.shape[-1] == self.num_classes and self.num_classes > 1:
+            y_true = ops.argmax(y_true, axis=-1)  # mixup's soft targets
         true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), self.num_classes, dtype="float32")
         pred = ops.one_hot(ops.argmax(y_pred, axis=-1), self.num_classes, dtype="float32")
         self.confusion.assign_add(ops.matmul(ops.transpose(true), pred))

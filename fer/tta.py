@@ -2,8 +2,11 @@
 
 `flip` averages the face and its mirror. `ten-crop` (as FER-2013's best single networks are
 scored) averages the four corner crops and the centre crop of `crop` pixels and the mirror of
-each, every crop resized back to the model's 48x48 input. Views are made in NumPy, so the same
-code serves the report and `fer.predict`, whatever the Keras backend.
+each. A model that trained on random crops (`crop_size`) cuts its own centre window at
+inference, so for it the windows are its crop size and are padded back to 48x48 around the
+centre: its centre crop then sees exactly each window, at the scale it trained on. For any other
+model each window is resized back to its 48x48 input. Views are made in NumPy, so the same code
+serves the report and `fer.predict`, whatever the Keras backend.
 """
 import numpy as np
 
@@ -34,8 +37,17 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
     return out.astype(images.dtype)
 
 
-def ten_crop_views(x: np.ndarray, crop: int = DEFAULT_CROP) -> list[np.ndarray]:
-    """The ten views of each image: 4 corners and the centre, each also mirrored, at x's size."""
+def pad_to_centre(view: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A window padded (edge pixels repeated) to h x w so that a centre crop of its size, cut at
+    ((h - size) // 2, (w - size) // 2) as Keras's CenterCrop cuts, returns it exactly."""
+    top, left = (h - view.shape[1]) // 2, (w - view.shape[2]) // 2
+    pads = ((0, 0), (top, h - view.shape[1] - top), (left, w - view.shape[2] - left), (0, 0))
+    return np.pad(view, pads[:view.ndim], mode="edge")
+
+
+def ten_crop_views(x: np.ndarray, crop: int = DEFAULT_CROP, model_crops: bool = False) -> list[np.ndarray]:
+    """The ten views of each image: 4 corners and the centre, each also mirrored, at x's size:
+    resized, or padded around the centre when the model cuts its own centre `crop` window."""
     h, w = x.shape[1], x.shape[2]
     if not 0 < crop <= min(h, w):
         raise ValueError(f"crop {crop} does not fit images of {h}x{w}")
@@ -44,26 +56,44 @@ def ten_crop_views(x: np.ndarray, crop: int = DEFAULT_CROP) -> list[np.ndarray]:
     views = []
     for y0, x0 in corners:
         view = x[:, y0:y0 + crop, x0:x0 + crop]
-        view = view if crop == h and crop == w else resize(view, h)
+        if crop != h or crop != w:
+            view = pad_to_centre(view, h, w) if model_crops else resize(view, h)
         views += [view, view[:, :, ::-1]]
     return views
 
 
-def views(x: np.ndarray, mode: str, crop: int = DEFAULT_CROP) -> list[np.ndarray]:
+def views(x: np.ndarray, mode: str, crop: int = DEFAULT_CROP, model_crops: bool = False) -> list[np.ndarray]:
     """The views `mode` averages over (the image alone for `none`)."""
     if mode == "none":
         return [x]
     if mode == "flip":
         return [x, x[:, :, ::-1]]
     if mode == "ten-crop":
-        return ten_crop_views(x, crop)
+        return ten_crop_views(x, crop, model_crops)
     raise ValueError(f"unknown TTA mode {mode!r} (expected one of {', '.join(TTA_MODES)})")
 
 
-def predict_tta(predict, x: np.ndarray, mode: str, crop: int = DEFAULT_CROP) -> np.ndarray:
-    """Mean class probabilities over the views; `predict` maps a batch of faces to probabilities."""
+def model_crop_size(model) -> int | None:
+    """The side of the centre window a saved model cuts from its input (Keras's CenterCrop, which
+    our inference models put where training cropped at random), nested models included; None
+    when it cuts none."""
+    for layer in model.layers:
+        if type(layer).__name__ == "CenterCrop":
+            return int(layer.height)
+        if hasattr(layer, "layers"):
+            found = model_crop_size(layer)
+            if found:
+                return found
+    return None
+
+
+def predict_tta(predict, x: np.ndarray, mode: str, crop: int | None = None) -> np.ndarray:
+    """Mean class probabilities over the views; `predict` maps a batch of faces to probabilities.
+
+    crop: the model's own crop size when it trained on random crops; None: ten-crop cuts
+    DEFAULT_CROP windows and resizes them."""
     total = None
-    shown = views(x, mode, crop)
+    shown = views(x, mode, crop or DEFAULT_CROP, model_crops=crop is not None)
     for view in shown:
         probs = np.asarray(predict(np.ascontiguousarray(view)), dtype="float64")
         total = probs if total is None else total + probs

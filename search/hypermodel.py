@@ -1,8 +1,9 @@
 """`FerHyperModel`: a registered space plus the training recipe every trial shares.
 
 The space's `build(hp)` defines the model and its hyperparameters; `fit` adds what the search
-needs around `model.fit`: class weights from the `class_weight` hyperparameter, early stopping
-and learning-rate decay on the validation split, and a guard that fails a trial on NaN loss.
+needs around `model.fit`: class weights from the `class_weight` hyperparameter, mixup's batches,
+the learning-rate schedule (`search.schedule`), early stopping on the validation split, and a
+guard that fails a trial on NaN loss.
 """
 import math
 
@@ -10,6 +11,7 @@ import keras
 import keras_tuner as kt
 
 from search.config import TENSORBOARD_DIR, RunConfig
+from search.schedule import fit_inputs, lr_callbacks
 from spaces import SpaceOptions, get_space
 from spaces.common import class_weights
 
@@ -42,19 +44,14 @@ class BudgetStop(keras.callbacks.Callback):
             self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
 
 
-def lr_schedule(monitor: str, mode: str, patience: int) -> keras.callbacks.ReduceLROnPlateau:
-    """The learning-rate schedule: halve it when `monitor` stalls for half the early-stopping patience."""
-    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
-                                             patience=max(1, patience // 2), min_lr=1e-6)
-
-
-def training_callbacks(monitor: str, mode: str, patience: int) -> list:
-    """Early stopping and LR decay on the validation split (the test split is never seen)."""
-    return [
-        NanGuard(),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
-        lr_schedule(monitor, mode, patience),
-    ]
+def training_callbacks(monitor: str, mode: str, patience: int, values: dict) -> list:
+    """The trial's learning-rate schedule (`values["lr_schedule"]`), and under "plateau" early
+    stopping on the validation split (the test split is never seen). A cosine schedule runs to
+    its end: stopping it early would cut the decay that makes its last epochs its best."""
+    schedule = values.get("lr_schedule", "plateau")
+    stop = [] if schedule == "cosine" else [
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)]
+    return [NanGuard(), *stop, *lr_callbacks(schedule, monitor, mode, patience)]
 
 
 def search_callbacks(config: RunConfig) -> list:
@@ -97,13 +94,14 @@ class FerHyperModel(kt.HyperModel):
         self.options = options
         self.batch_size = config.batch_size
         self.objective, self.direction, self.patience = config.objective, config.direction, config.patience
+        self.seed = config.seed
 
     def build(self, hp):
         return self.space.build(hp, self.options)
 
     def fit(self, hp, model, x, y, validation_data=None, callbacks=None, **kwargs):
-        kwargs.setdefault("batch_size", self.batch_size)
         kwargs.setdefault("verbose", 0)  # the leaderboard draws progress; Keras bars would garble it
-        cbs = training_callbacks(self.objective, self.direction, self.patience) + list(callbacks or [])
-        return model.fit(x, y, validation_data=validation_data, callbacks=cbs,
-                         class_weight=class_weights(hp.get("class_weight"), y), **kwargs)
+        cbs = training_callbacks(self.objective, self.direction, self.patience, hp.values) + list(callbacks or [])
+        data = fit_inputs(hp.values, x, y, kwargs.pop("batch_size", self.batch_size),
+                          class_weights(hp.get("class_weight"), y), self.options.num_classes, self.seed)
+        return model.fit(**data, validation_data=validation_data, callbacks=cbs, **kwargs)

@@ -12,6 +12,7 @@ SPACES = {
     "baseline": "spaces.baseline",
     "cnn": "spaces.cnn",
     "mobilenet": "spaces.mobilenet",
+    "resnet": "spaces.resnet",
 }
 
 

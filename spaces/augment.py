@@ -108,3 +108,88 @@ def augmentation(level: str) -> keras.Sequential:
         RandomAffine(rotation, translation, zoom),
         keras.layers.RandomContrast(contrast, value_range=(0, 1)),
     ], name=f"{AUGMENT_PREFIX}{level}")
+
+
+def window_origins(batch, limit_y: int, limit_x: int, seed_generator):
+    """Random integer (y0, x0) per image, each in [0, limit]."""
+    def draw(limit):
+        u = keras.random.uniform((batch,), 0.0, float(limit + 1), seed=seed_generator)
+        return ops.minimum(ops.cast(ops.floor(u), "int32"), limit)
+    return draw(limit_y), draw(limit_x)
+
+
+@keras.saving.register_keras_serializable(package="fer")
+class RandomCropWindow(keras.layers.Layer):
+    """A `size`x`size` window of each image: at a random place in training, the centre at inference.
+
+    The model then sees crops of one size in training, at inference and in ten-crop TTA (which
+    hands it windows of this size; `fer.tta`). Keras's RandomCrop resizes the whole image at
+    inference instead, which is not what it trained on. The saved inference model swaps this
+    layer for Keras's CenterCrop (`spaces.inference`), which cuts the same centre window."""
+
+    def __init__(self, size: int, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.size, self.seed = size, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+        if not training:
+            top, left = (height - self.size) // 2, (width - self.size) // 2
+            return images[:, top:top + self.size, left:left + self.size, :]
+        batch = ops.shape(images)[0]
+        y0, x0 = window_origins(batch, height - self.size, width - self.size, self.seed_generator)
+        steps = ops.arange(self.size, dtype="int32")
+        rows = ops.expand_dims(y0, 1) + steps  # (B, size)
+        cols = ops.expand_dims(x0, 1) + steps
+        index = ops.reshape(ops.expand_dims(rows, 2) * width + ops.expand_dims(cols, 1), (batch, -1, 1))
+        flat = ops.reshape(images, (batch, height * width, channels))
+        picked = ops.take_along_axis(flat, ops.broadcast_to(index, (batch, self.size * self.size, channels)), axis=1)
+        return ops.reshape(picked, (batch, self.size, self.size, channels))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="fer")
+class RandomErasing(keras.layers.Layer):
+    """Random erasing (Zhong et al.): with probability `rate`, a rectangle of each image (2-25% of
+    its area, aspect 0.5-2) is filled with uniform noise. Training only; one pass over the batch."""
+
+    def __init__(self, rate: float, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.rate, self.seed = rate, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training or not self.rate:
+            return images
+        height, width = images.shape[1], images.shape[2]
+        batch = ops.shape(images)[0]
+        def uniform(low, high, shape=(batch,)):
+            return keras.random.uniform(shape, low, high, seed=self.seed_generator)
+        area = uniform(0.02, 0.25) * height * width
+        aspect = ops.exp(uniform(math.log(0.5), math.log(2.0)))
+        h = ops.minimum(ops.sqrt(area * aspect), float(height))
+        w = ops.minimum(ops.sqrt(area / aspect), float(width))
+        top, left = uniform(0.0, 1.0) * (height - h), uniform(0.0, 1.0) * (width - w)
+        ys = ops.reshape(ops.arange(height, dtype="float32"), (1, height, 1, 1))
+        xs = ops.reshape(ops.arange(width, dtype="float32"), (1, 1, width, 1))
+        def per_image(v):
+            return ops.reshape(v, (-1, 1, 1, 1))
+        inside = ((ys >= per_image(top)) & (ys < per_image(top + h))
+                  & (xs >= per_image(left)) & (xs < per_image(left + w))
+                  & per_image(uniform(0.0, 1.0) < self.rate))
+        noise = uniform(0.0, 1.0, ops.shape(images))
+        return ops.where(inside, ops.cast(noise, images.dtype), images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -1,12 +1,12 @@
 """`baseline`: the seed experiments' baseline CNN, barely tunable.
 
-It is the reference point every report compares against, so only learning rate, dropout and
-the shared augmentation and class-weight switches move.
+It is the reference point every report compares against, so only dropout and the shared
+switches (augmentation, class weights, the training recipe of `spaces.recipe`) move.
 """
 import keras
 
-from spaces.common import (SpaceOptions, class_weighting_choice, classifier_head, compile_classifier,
-                           inputs_scaled, learning_rate)
+from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.recipe import compile_with_recipe
 
 # the hyperparameters the leaderboard shows as columns
 KEY_HPS = ("learning_rate", "dropout", "augment")
@@ -24,4 +24,4 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     x = keras.layers.Dense(128, activation="relu")(x)
     outputs = classifier_head(x, options.num_classes, hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.5))
     model = keras.Model(inputs, outputs, name="baseline_cnn")
-    return compile_classifier(model, "adam", learning_rate(hp))
+    return compile_with_recipe(model, hp)

@@ -1,18 +1,34 @@
-"""`cnn`: a VGG-style CNN with tunable depth and width, after the seed experiments' deeper CNN.
+"""`cnn`: a VGG-style CNN with tunable depth, width and head, up to the published FER-2013 VGG shape.
 
 Blocks of `convs_per_block` 3x3 convolutions (optionally batch-normalised), max-pooling and
-dropout; filters double per block from `filters` up to 256; then a dense layer and the head.
+dropout; filters double per block from `filters` up to 512, so 4 blocks from 64 are the
+64-128-256-512 network of the best published single models. The head flattens into a dense
+layer, or global-average-pools (`pooling`), with `dense_units` 0 meaning no hidden dense layer.
+Without batch normalisation the convolutions start He-initialised and the recipe's warm-up
+(`search.schedule`) keeps the first steps small; on the CPU that trains about twice as fast
+(`bench/bench_cpu_speed.py`).
 """
 import keras
 
-from spaces.common import (OPTIMIZERS, SpaceOptions, class_weighting_choice, classifier_head,
-                           compile_classifier, inputs_scaled, learning_rate)
+from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.recipe import compile_with_recipe
 
-MAX_FILTERS = 256
-KEY_HPS = ("conv_blocks", "filters", "learning_rate", "augment")  # leaderboard columns
+MAX_FILTERS = 512
+KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "augment")  # leaderboard columns
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9
+
+
+def conv_block(x, width: int, convs: int, batch_norm: bool, dropout: float):
+    for _ in range(convs):
+        x = keras.layers.Conv2D(width, 3, padding="same", use_bias=not batch_norm,
+                                kernel_initializer="he_normal")(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = keras.layers.Activation("relu")(x)
+    x = keras.layers.MaxPooling2D(padding="same")(x)
+    return keras.layers.Dropout(dropout)(x) if dropout > 0 else x
 
 
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
@@ -25,17 +41,11 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     batch_norm = hp.Boolean("batch_norm", default=True)
     dropout = hp.Float("dropout", 0.0, 0.5, step=0.05, default=0.25)
     for b in range(blocks):
-        width = min(filters * 2 ** b, MAX_FILTERS)
-        for _ in range(convs):
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=not batch_norm)(x)
-            if batch_norm:
-                x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-            x = keras.layers.Activation("relu")(x)
-        x = keras.layers.MaxPooling2D(padding="same")(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout)(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(hp.Choice("dense_units", [64, 128, 256, 512], default=256), activation="relu")(x)
+        x = conv_block(x, min(filters * 2 ** b, MAX_FILTERS), convs, batch_norm, dropout)
+    pooling = hp.Choice("pooling", ["flatten", "gap"], default="flatten")
+    x = keras.layers.Flatten()(x) if pooling == "flatten" else keras.layers.GlobalAveragePooling2D()(x)
+    units = hp.Choice("dense_units", [0, 64, 128, 256, 512], default=256)
+    if units:
+        x = keras.layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
     outputs = classifier_head(x, options.num_classes, dropout)
-    model = keras.Model(inputs, outputs, name="cnn")
-    return compile_classifier(model, hp.Choice("optimizer", OPTIMIZERS, default="adam"), learning_rate(hp))
+    return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp)

@@ -1,4 +1,4 @@
-"""Pieces every search space shares: input, scaling, augmentation, class weights, compile.
+"""Pieces every search space shares: input, scaling, augmentation, crops, class weights, the head.
 
 Each helper declares its own hyperparameters on `hp`, so a space's `build(hp)` stays the
 single source of its search space.
@@ -9,12 +9,12 @@ import keras
 import numpy as np
 
 from fer.constants import IMAGE_SHAPE, NUM_CLASSES
-from fer.metrics import MacroF1
 from fer.scaling import scaling_layer
-from spaces.augment import AUGMENT_LEVELS, augmentation
+from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, RandomErasing, augmentation
 
 CLASS_WEIGHTING = ("none", "balanced", "sqrt")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
+ERASING_RATES = (0.0, 0.25, 0.5)
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,20 @@ class SpaceOptions:
 
 
 def inputs_scaled(hp, options: SpaceOptions, augment_default: str = "off"):
-    """uint8 input -> [0, 1] -> augmentation (training only). Returns (inputs, tensor)."""
+    """uint8 input -> [0, 1] -> augmentation (training only) -> a crop_size window (random in
+    training, the centre at inference) -> random erasing (training only). Returns (inputs, tensor)."""
     inputs = keras.Input(shape=options.input_shape, dtype="uint8", name="image")
     x = scaling_layer()(inputs)
     level = hp.Choice("augment", AUGMENT_LEVELS, default=augment_default)
     if level != "off":
         x = augmentation(level)(x)
+    side = options.input_shape[0]
+    crop = hp.Choice("crop_size", [side - m for m in CROP_MARGINS], default=side)
+    if crop < side:
+        x = RandomCropWindow(crop, name="crop")(x)
+    erasing = hp.Choice("random_erasing", ERASING_RATES, default=0.0)
+    if erasing:
+        x = RandomErasing(erasing, name=f"{AUGMENT_PREFIX}erasing")(x)
     return inputs, x
 
 
@@ -54,16 +62,3 @@ def classifier_head(x, num_classes: int, dropout: float, name: str = "prediction
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Dense(num_classes, name=f"{name}_logits")(x)
     return keras.layers.Activation("softmax", dtype="float32", name=name)(x)  # float32 under mixed precision
-
-
-def learning_rate(hp, low: float = 1e-4, high: float = 1e-2, default: float = 1e-3) -> float:
-    return hp.Float("learning_rate", low, high, sampling="log", default=default)
-
-
-def compile_classifier(model: keras.Model, optimizer: str, lr: float) -> keras.Model:
-    opt = {"adam": lambda: keras.optimizers.Adam(lr),
-           "rmsprop": lambda: keras.optimizers.RMSprop(lr),
-           "sgd": lambda: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)}[optimizer]()
-    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy", MacroF1(model.output_shape[-1])])
-    return model

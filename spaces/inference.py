@@ -8,10 +8,10 @@ and is left uncompiled, so plain `keras.models.load_model(path)` opens it anywhe
 """
 import keras
 
-from spaces.augment import AUGMENT_PREFIX, RandomAffine
+from spaces.augment import AUGMENT_PREFIX, RandomAffine, RandomCropWindow, RandomErasing
 
 # Layer types that act only in training; anything named augment_* is dropped as well.
-TRAINING_ONLY_TYPES = (RandomAffine, keras.layers.RandomFlip, keras.layers.RandomContrast,
+TRAINING_ONLY_TYPES = (RandomAffine, RandomErasing, keras.layers.RandomFlip, keras.layers.RandomContrast,
                        keras.layers.RandomRotation, keras.layers.RandomTranslation, keras.layers.RandomZoom,
                        keras.layers.GaussianNoise, keras.layers.GaussianDropout)
 
@@ -23,6 +23,8 @@ def is_training_only(layer) -> bool:
 def inference_model(model: keras.Model) -> keras.Model:
     """The same layers and weights with the training-only ones skipped; uncompiled."""
     def call_unless_training_only(layer, *args, **kwargs):
+        if isinstance(layer, RandomCropWindow):  # its inference half is Keras's own centre crop
+            return keras.layers.CenterCrop(layer.size, layer.size, name=layer.name)(args[0])
         return args[0] if is_training_only(layer) else layer(*args, **kwargs)
 
     graph = keras.models.clone_model(model, clone_function=lambda layer: layer,

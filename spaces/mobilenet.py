@@ -22,7 +22,8 @@ from pathlib import Path
 import keras
 
 from fer.errors import UserError
-from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, compile_classifier, inputs_scaled
+from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.recipe import compile_with_recipe
 
 INPUT_SIZES = [48, 64, 96, 128, 160, 192, 224]
 ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4]
@@ -94,7 +95,6 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     alpha = alpha_choice(hp, options.weights)
     unfreeze = hp.Choice("unfreeze_layers", UNFREEZE_CHOICES, default=20)
     dropout = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
-    lr = hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=3e-4)
 
     if size != options.input_shape[0]:
         x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
@@ -109,7 +109,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     x = backbone(x, training=False)  # BatchNorm in inference mode even when unfrozen
     outputs = classifier_head(x, options.num_classes, dropout)
     model = keras.Model(inputs, outputs, name="mobilenetv2")
-    return compile_classifier(model, "adam", lr)
+    return compile_with_recipe(model, hp, lr_range=(1e-5, 1e-2, 3e-4))
 
 
 def check_weights(weights) -> None:

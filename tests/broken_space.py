@@ -1,7 +1,8 @@
 """A test-only space whose `mode` hyperparameter can make a trial fail (registered by the tests)."""
 import keras
 
-from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, compile_classifier, inputs_scaled
+from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.recipe import compile_with_recipe
 
 
 def build(hp, options: SpaceOptions | None = None):
@@ -11,4 +12,4 @@ def build(hp, options: SpaceOptions | None = None):
     if hp.Choice("mode", ["ok", "fail"]) == "fail":
         raise ValueError("impossible combination: mode=fail")
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(x))
-    return compile_classifier(keras.Model(inputs, classifier_head(x, options.num_classes, 0.0)), "adam", 1e-3)
+    return compile_with_recipe(keras.Model(inputs, classifier_head(x, options.num_classes, 0.0)), hp)

@@ -10,7 +10,7 @@ def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = 
     `held_out_val` False), test probabilities (plain, and with `tta` when given: flip or ten-crop),
     and the inference time per image."""
     from fer.metrics import class_report
-    from fer.tta import DEFAULT_CROP, predict_tta
+    from fer.tta import predict_tta
     from search.report.inference import inference_ms
     from search.report.selection import unmeasured_val
     predict = lambda x: model.predict(x, batch_size=batch, verbose=0)  # noqa: E731
@@ -25,7 +25,7 @@ def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = 
     out["probs"] = predict(xt).astype("float32")
     out["test"] = class_report(yt, out["probs"].argmax(axis=1))
     if tta:
-        out["probs_tta"] = predict_tta(predict, xt, tta, crop or DEFAULT_CROP)
+        out["probs_tta"] = predict_tta(predict, xt, tta, crop)
         out["test_tta"] = class_report(yt, out["probs_tta"].argmax(axis=1))
     out["inference_ms"] = inference_ms(model, xt)
     return out

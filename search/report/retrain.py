@@ -4,8 +4,10 @@ What is saved is the inference model (`spaces.inference`): the trained weights w
 training-only layers and uncompiled, so `keras.models.load_model` opens it without this project.
 
 A winner is rebuilt by its space's `build(hp)` from the trial's saved hyperparameters and
-trained from scratch with the search's recipe (class weights, early stopping and LR decay on
-the validation split) plus a checkpoint of the best epoch. With `train_on="train+val"` there is
+trained from scratch with the trial's whole recipe (optimizer, schedule, mixup, class weights;
+early stopping under a plateau schedule) plus a checkpoint of the best epoch. Its schedule runs
+over the epochs given, so a winner of 10-epoch trials retrained for 60 gets its warm-up and
+cosine stretched to 60. With `train_on="train+val"` there is
 no validation split left to stop on, so it trains for the epochs the trial's best took, and
 keeps the trial's learning-rate schedule by watching the training loss instead (same factor,
 same patience).
@@ -24,7 +26,8 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.errors import UserError
 from search.config import RunConfig
-from search.hypermodel import BudgetStop, NanGuard, lr_schedule, space_options, training_callbacks
+from search.hypermodel import BudgetStop, NanGuard, space_options, training_callbacks
+from search.schedule import fit_inputs, lr_callbacks
 from search.leaderboard import searched_values, trial_dir
 from spaces import get_space
 from spaces.common import class_weights
@@ -96,13 +99,14 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
     return inference
 
 
-def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path) -> list:
-    """The search's callbacks around fit. On train: early stopping and LR decay on validation, and a
-    checkpoint of the best epoch. On train+val nothing is held out: the epochs are fixed, and the
-    learning rate follows the search's schedule on the training loss rather than none."""
+def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path, values: dict) -> list:
+    """The search's callbacks around fit, with the trial's schedule over the epochs given. On
+    train: early stopping (plateau) and LR decay on validation, and a checkpoint of the best epoch.
+    On train+val nothing is held out: the epochs are fixed, and a plateau schedule watches the
+    training loss rather than none."""
     if train_on == "train+val":
-        return [NanGuard(), lr_schedule("loss", "min", config.patience)]
-    return training_callbacks(config.objective, config.direction, config.patience) + [
+        return [NanGuard(), *lr_callbacks(values.get("lr_schedule", "plateau"), "loss", "min", config.patience)]
+    return training_callbacks(config.objective, config.direction, config.patience, values) + [
         keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
                                         save_best_only=True, save_weights_only=True)]
 
@@ -124,7 +128,7 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     name = f"rank{rank}-trial{trial_id}"
     models_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
-    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint)
+    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint, values)
     if train_on == "train+val":
         x, y = np.concatenate([x, xv]), np.concatenate([y, yv])
         epochs = epochs or best_step + 1
@@ -135,9 +139,9 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     stop = BudgetStop(budget) if budget is not None else None
     callbacks += [stop] if stop else []
     start = time.perf_counter()
-    history = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=config.batch_size,
-                        class_weight=class_weights(values.get("class_weight", "none"), y), callbacks=callbacks,
-                        verbose=0).history
+    inputs = fit_inputs(values, x, y, config.batch_size, class_weights(values.get("class_weight", "none"), y),
+                        model.output_shape[-1], config.seed + rank)
+    history = model.fit(**inputs, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=0).history
     seconds = time.perf_counter() - start
     best_epoch = len(history["loss"])
     if validation is not None:

@@ -62,7 +62,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
                                 epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch,
                                 budget=budget.share(len(best) - rank + 1) if budget else None)
-        result = evaluate(model, data, config.batch_size, args.tta, winner.hyperparameters.get("crop_size"),
+        result = evaluate(model, data, config.batch_size, args.tta, trained_crop(winner.hyperparameters, data),
                           held_out_val=args.train_on == "train")
         entry = {**asdict(winner), "val": result["val"], "test": result["test"], "inference_ms": result["inference_ms"]}
         if args.tta:
@@ -84,6 +84,12 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         cams[ENSEMBLE] = {"not_applicable": True}  # it averages several models: no one feature map to explain
         models.append(entry)
     return models, probs, cams
+
+
+def trained_crop(values: dict, data: dict) -> int | None:
+    """The crop size a winner trained on, when it cropped (its model cuts its own centre window)."""
+    crop = values.get("crop_size")
+    return int(crop) if crop and int(crop) < data["test"][0].shape[1] else None
 
 
 def keep_probs(probs: dict, name: str, result: dict) -> None:

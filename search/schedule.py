@@ -1,0 +1,109 @@
+"""How a trial trains, beyond its model: the learning-rate schedule and mixup's batches.
+
+Both depend on what is known only when training starts (the steps per epoch, the epochs of
+this fit), so they live here rather than in a space's `build(hp)`, which declares them
+(`spaces.recipe`). The schedule runs over the epochs of each fit: a Hyperband round of 2
+epochs gets a whole warm-up-and-cosine, and `search.report --epochs 60` stretches the same
+schedule over 60.
+"""
+import math
+
+import keras
+import numpy as np
+
+WARMUP_FRACTION = 0.1  # of a fit's steps, at most one epoch: a linear ramp from near zero
+
+
+class WarmupCosine(keras.callbacks.Callback):
+    """A linear warm-up, then (for "cosine") a cosine decay to zero over the fit's epochs.
+
+    Under "plateau" only the warm-up is set here and ReduceLROnPlateau owns the rate after it.
+    The base rate is the optimizer's at the start of the fit. The warm-up counts from the first
+    step of this fit (a Hyperband continuation rebuilds its optimizer, so it warms up again),
+    the cosine from epoch 0 (so a continuation resumes the decay where its epochs put it)."""
+
+    def __init__(self, schedule: str):
+        super().__init__()
+        self.schedule = schedule
+        self.base = self.total = self.warmup = self.steps = 0
+        self.local = 0
+        self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.steps = int(self.params.get("steps") or 1)
+        self.total = self.steps * int(self.params.get("epochs") or 1)
+        self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
+        self.local = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def rate(self, step: int, local: int) -> float | None:
+        """The rate for a global step and this fit's step; None: leave the optimizer's as it is."""
+        warm = min(1.0, (local + 1) / self.warmup)
+        if self.schedule == "cosine":
+            progress = min(1.0, max(0.0, (step + 1 - self.warmup) / max(1, self.total - self.warmup)))
+            return self.base * warm * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.base * warm if local < self.warmup else None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        value = self.rate(self.epoch * self.steps + batch, self.local)
+        self.local += 1
+        if value is not None:
+            self.model.optimizer.learning_rate = value
+
+
+def lr_callbacks(schedule: str, monitor: str, mode: str, patience: int) -> list:
+    """The schedule's callbacks: warm-up always; plateau halves the rate when `monitor` stalls
+    for half the early-stopping patience, cosine decays it over the fit."""
+    if schedule == "cosine":
+        return [WarmupCosine("cosine")]
+    return [WarmupCosine("plateau"),
+            keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
+                                              patience=max(1, patience // 2), min_lr=1e-6)]
+
+
+class MixupBatches(keras.utils.PyDataset):
+    """Shuffled training batches with mixup (Zhang et al.): each face is blended with another of
+    the batch, x = l a + (1 - l) b with l ~ Beta(alpha, alpha), and so are its one-hot targets
+    (they still sum to one). Class weights become per-sample weights blended the same way. Faces
+    stay uint8, the model's input type (rounding costs at most half a grey level)."""
+
+    def __init__(self, x, y, batch_size: int, alpha: float, num_classes: int,
+                 class_weight: dict | None = None, seed: int = 0):
+        super().__init__()
+        self.x, self.y = x, np.asarray(y, int).reshape(-1)
+        self.batch_size, self.alpha, self.num_classes = batch_size, alpha, num_classes
+        self.weights = None if class_weight is None else np.array([class_weight[c] for c in range(num_classes)])
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(self.y))
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index):
+        idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        partner = self.rng.permutation(len(idx))
+        lam = self.rng.beta(self.alpha, self.alpha, size=len(idx)).astype("float32")
+        a, b = self.x[idx].astype("float32"), self.x[idx][partner].astype("float32")
+        shape = (-1,) + (1,) * (a.ndim - 1)
+        x = np.clip(np.rint(lam.reshape(shape) * a + (1 - lam.reshape(shape)) * b), 0, 255).astype(self.x.dtype)
+        onehot = np.eye(self.num_classes, dtype="float32")[self.y[idx]]
+        y = lam[:, None] * onehot + (1 - lam[:, None]) * onehot[partner]
+        if self.weights is None:
+            return x, y
+        labels = self.y[idx]
+        return x, y, (lam * self.weights[labels] + (1 - lam) * self.weights[labels[partner]]).astype("float32")
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.y))
+
+
+def fit_inputs(values: dict, x, y, batch_size: int, class_weight: dict | None, num_classes: int,
+               seed: int = 0) -> dict:
+    """model.fit's data arguments: the arrays as they are, or mixup's batches when `mixup` > 0."""
+    alpha = float(values.get("mixup") or 0.0)
+    if alpha <= 0:
+        return {"x": x, "y": y, "batch_size": batch_size, "class_weight": class_weight}
+    return {"x": MixupBatches(x, y, batch_size, alpha, num_classes, class_weight, seed)}

@@ -1,0 +1,120 @@
+"""The training recipe every space shares: optimizer, learning rate, weight decay, LR schedule,
+label smoothing and mixup, declared here once as hyperparameters.
+
+These are what FER-2013's best single networks are trained with (SGD with Nesterov momentum,
+weight decay, cosine or plateau schedules, label smoothing or mixup). Which of them pays off
+depends on the budget: regularisation that helps over 300 epochs costs accuracy over 20, so
+choosing them is the search's job. The defaults are today's plain recipe (Adam, no decay,
+plateau, no smoothing, no mixup), so a search that pins nothing starts where it used to.
+
+The learning rate's range belongs to the optimizer: SGD needs rates about ten times Adam's, so
+`sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd (a random
+point never pairs SGD with an Adam-sized rate, which left it at the majority class).
+The schedule itself (warm-up, cosine over the epochs of each fit) is a callback: the number of
+steps is known only when training starts (`search.schedule`).
+"""
+import keras
+from keras import ops
+
+from fer.metrics import MacroF1
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("plateau", "cosine")
+SGD_LR_FACTOR = 10.0  # SGD's learning-rate range is Adam's times this
+SGD_MOMENTUM = 0.9
+NO_DECAY = ("bias", "gamma", "beta")  # weight decay shrinks kernels only, as the published recipes do
+
+
+def adam_family(optimizer: str) -> bool:
+    return optimizer in ("adam", "adamw")
+
+
+def learning_rate(hp, optimizer: str, low: float, high: float, default: float) -> float:
+    """The rate for `optimizer`: `learning_rate` for the Adam family, `sgd_learning_rate` for SGD."""
+    with hp.conditional_scope("optimizer", ["adam", "adamw"]):
+        adam_lr = hp.Float("learning_rate", low, high, sampling="log", default=default)
+    with hp.conditional_scope("optimizer", ["sgd"]):
+        sgd_lr = hp.Float("sgd_learning_rate", low * SGD_LR_FACTOR, high * SGD_LR_FACTOR, sampling="log",
+                          default=default * SGD_LR_FACTOR)
+    return adam_lr if adam_family(optimizer) else sgd_lr
+
+
+def weight_decay(hp) -> float:
+    """Decoupled weight decay (AdamW's and Keras SGD's), active for adamw and sgd."""
+    with hp.conditional_scope("optimizer", ["adamw", "sgd"]):
+        decay = hp.Float("weight_decay", 1e-5, 1e-3, sampling="log", default=5e-4)
+    return decay if hp.get("optimizer") in ("adamw", "sgd") else 0.0
+
+
+def schedule_choice(hp, default: str = "plateau") -> str:
+    return hp.Choice("lr_schedule", SCHEDULES, default=default)
+
+
+def make_optimizer(name: str, lr: float, decay: float) -> keras.optimizers.Optimizer:
+    decay = decay or None
+    if name == "sgd":
+        opt = keras.optimizers.SGD(lr, momentum=SGD_MOMENTUM, nesterov=True, weight_decay=decay)
+    elif name == "adamw":
+        opt = keras.optimizers.AdamW(lr, weight_decay=decay)
+    elif name == "adam":
+        opt = keras.optimizers.Adam(lr)
+    else:
+        raise ValueError(f"unknown optimizer {name!r} (expected one of {', '.join(OPTIMIZERS)})")
+    if decay:
+        opt.exclude_from_weight_decay(var_names=list(NO_DECAY))
+    return opt
+
+
+def soft_targets(y_true, num_classes: int):
+    """Class-probability targets from integer labels (N,) or (N, 1), or soft targets (N, K) as is."""
+    if len(y_true.shape) == 2 and y_true.shape[-1] == num_classes and num_classes > 1:
+        return ops.cast(y_true, "float32")
+    return ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes, dtype="float32")
+
+
+@keras.saving.register_keras_serializable(package="fer")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy on probabilities for integer labels or soft (mixup) targets, with label smoothing.
+
+    Keras's sparse cross-entropy has no label smoothing and its categorical one wants one-hot
+    labels everywhere; this takes both, so the data keeps its integer labels and only mixup's
+    batches carry soft ones."""
+
+    def __init__(self, num_classes: int, label_smoothing: float = 0.0, name: str = "smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes, self.label_smoothing = num_classes, label_smoothing
+
+    def call(self, y_true, y_pred):
+        target = soft_targets(y_true, self.num_classes)
+        if self.label_smoothing:
+            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / self.num_classes
+        probs = ops.clip(ops.cast(y_pred, "float32"), keras.backend.epsilon(), 1.0)
+        return -ops.sum(target * ops.log(probs), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="fer")
+def label_accuracy(y_true, y_pred):
+    """Accuracy against integer labels or the dominant class of soft targets."""
+    true = ops.argmax(soft_targets(y_true, y_pred.shape[-1]), axis=-1)
+    return ops.cast(ops.equal(true, ops.argmax(y_pred, axis=-1)), "float32")
+
+
+def compile_with_recipe(model: keras.Model, hp, lr_range: tuple = (1e-4, 1e-2, 1e-3),
+                        optimizer_default: str = "adam") -> keras.Model:
+    """Declare the recipe's hyperparameters on `hp` and compile `model` with them.
+
+    lr_range: (low, high, default) of the Adam-family rate; SGD's is SGD_LR_FACTOR times it."""
+    optimizer = hp.Choice("optimizer", OPTIMIZERS, default=optimizer_default)
+    lr = learning_rate(hp, optimizer, *lr_range)
+    decay = weight_decay(hp)
+    schedule_choice(hp)
+    smoothing = hp.Float("label_smoothing", 0.0, 0.2, step=0.1, default=0.0)
+    hp.Float("mixup", 0.0, 0.4, step=0.2, default=0.0)  # applied to the batches (search.schedule)
+    classes = model.output_shape[-1]
+    model.compile(optimizer=make_optimizer(optimizer, lr, decay),
+                  loss=SmoothedCrossentropy(classes, smoothing),
+                  metrics=[keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy"), MacroF1(classes)])
+    return model
