@@ -14,7 +14,7 @@ from spaces.common import SpaceOptions, class_weighting_choice, classifier_head,
 from spaces.recipe import compile_with_recipe
 
 MAX_FILTERS = 512
-KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "augment")  # leaderboard columns
+KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9

@@ -16,7 +16,7 @@ from spaces.common import SpaceOptions, class_weighting_choice, classifier_head,
 from spaces.recipe import compile_with_recipe
 
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
-KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "augment")  # leaderboard columns
+KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 BN_MOMENTUM = 0.9  # as the cnn space's: short trials get usable inference statistics
 
 

@@ -32,13 +32,15 @@ def predict(model, faces) -> np.ndarray:
 
 
 def trained(space: str) -> keras.Model:
-    """A space's model with augmentation on, its batch-norm statistics moved as training moves them.
+    """A space's model with augmentation, random crops and erasing on, its batch-norm statistics moved as training moves them.
 
     Random moving statistics stand in for an epoch of training (seconds of fitting per space):
     they make inference differ from training mode, which is what the inference model must keep.
     """
     hp = kt.HyperParameters()
     hp.Fixed("augment", "medium")
+    hp.Fixed("crop_size", 44)  # a random crop in training, Keras's CenterCrop in the saved model
+    hp.Fixed("random_erasing", 0.5)
     for name, value in SMALL.get(space, {}).items():
         hp.Fixed(name, value)
     keras.utils.set_random_seed(0)
@@ -75,6 +77,8 @@ def test_inference_model_drops_augmentation_and_predicts_the_same(saved, space):
     assert nonstandard_layers(model) != []  # RandomAffine: the trained model needs this project
     assert not any(layer.name.startswith(AUGMENT_PREFIX) for layer in all_layers(inference))
     assert nonstandard_layers(inference) == [] and not inference.compiled
+    crops = [layer for layer in all_layers(inference) if isinstance(layer, keras.layers.CenterCrop)]
+    assert [(c.height, c.width) for c in crops] == [(44, 44)]
     assert inference.count_params() == model.count_params()
     assert np.abs(predict(inference, faces) - out[space]["expected"]).max() < 1e-5
 

@@ -141,14 +141,17 @@ def test_retraining_on_train_and_val_keeps_the_searchs_learning_rate_schedule(tm
     from search.hypermodel import training_callbacks
     from search.report.retrain import retrain_callbacks
     config = RunConfig(patience=6, objective="val_macro_f1")
-    searched = next(c for c in training_callbacks(config.objective, config.direction, config.patience)
+    plateau = {"lr_schedule": "plateau"}
+    searched = next(c for c in training_callbacks(config.objective, config.direction, config.patience, plateau)
                     if isinstance(c, keras.callbacks.ReduceLROnPlateau))
-    kept = [c for c in retrain_callbacks(config, "train+val", tmp_path / "ckpt.weights.h5")
+    kept = [c for c in retrain_callbacks(config, "train+val", tmp_path / "ckpt.weights.h5", plateau)
             if isinstance(c, keras.callbacks.ReduceLROnPlateau)]
     assert len(kept) == 1 and kept[0].monitor == "loss" and kept[0].mode == "min"
     assert (kept[0].factor, kept[0].patience, kept[0].min_lr) == (searched.factor, searched.patience, searched.min_lr)
-    assert not [c for c in retrain_callbacks(config, "train+val", tmp_path / "c.weights.h5")
+    assert not [c for c in retrain_callbacks(config, "train+val", tmp_path / "c.weights.h5", plateau)
                 if isinstance(c, (keras.callbacks.EarlyStopping, keras.callbacks.ModelCheckpoint))]
+    cosine = retrain_callbacks(config, "train+val", tmp_path / "c.weights.h5", {"lr_schedule": "cosine"})
+    assert [type(c).__name__ for c in cosine] == ["NanGuard", "WarmupCosine"]
 
 
 @pytest.mark.parametrize("name", SPACES)

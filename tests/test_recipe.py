@@ -1,0 +1,130 @@
+"""The shared training recipe: schedule, label smoothing, weight decay, mixup, crops and erasing."""
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras import ops
+
+from fer.tta import predict_tta, ten_crop_views
+from search.schedule import MixupBatches, WarmupCosine, fit_inputs
+from spaces import SpaceOptions, get_space
+from spaces.augment import RandomCropWindow, RandomErasing
+from spaces.recipe import SmoothedCrossentropy, label_accuracy
+
+
+def rates(schedule: str, epochs: int, steps: int, base: float = 0.1) -> list:
+    """The learning rate WarmupCosine sets at each step of a fit of `epochs` x `steps`."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(base), loss="mse")
+    callback = WarmupCosine(schedule)
+    callback.set_model(model)
+    callback.set_params({"epochs": epochs, "steps": steps})
+    callback.on_train_begin()
+    seen = []
+    for epoch in range(epochs):
+        callback.on_epoch_begin(epoch)
+        for batch in range(steps):
+            callback.on_train_batch_begin(batch)
+            seen.append(float(ops.convert_to_numpy(model.optimizer.learning_rate)))
+    return seen
+
+
+@pytest.mark.parametrize("epochs", [2, 20])
+def test_cosine_warms_up_to_the_chosen_rate_then_decays_to_near_zero(epochs):
+    got = rates("cosine", epochs, steps=50)
+    warmup = min(50, int(0.1 * epochs * 50))  # a tenth of the fit, at most an epoch
+    np.testing.assert_allclose(got[:warmup], 0.1 * np.arange(1, warmup + 1) / warmup * np.array(
+        [0.5 * (1 + np.cos(np.pi * max(0, s + 1 - warmup) / (epochs * 50 - warmup))) for s in range(warmup)]), rtol=1e-5)
+    assert got[warmup - 1] == pytest.approx(0.1, rel=1e-5)  # warm-up ends at the chosen rate
+    assert np.all(np.diff(got[warmup - 1:]) <= 1e-9)  # then only decreases
+    assert got[-1] < 1e-3 * 0.1 and got[len(got) // 2 + warmup // 2] == pytest.approx(0.05, rel=0.05)
+
+
+def test_plateau_warms_up_then_leaves_the_rate_alone():
+    got = rates("plateau", 3, steps=20)
+    assert got[0] == pytest.approx(0.1 / 6) and got[5] == pytest.approx(0.1)
+    assert got[6:] == [pytest.approx(0.1)] * (len(got) - 6)
+
+
+def built(space: str, **pinned) -> keras.Model:
+    hp = kt.HyperParameters()
+    for name, value in pinned.items():
+        hp.Fixed(name, value)
+    return get_space(space).build(hp, SpaceOptions(weights=None))
+
+
+def test_label_smoothing_weight_decay_and_sgd_reach_the_compiled_model():
+    model = built("cnn", optimizer="sgd", sgd_learning_rate=0.03, weight_decay=3e-4, label_smoothing=0.1,
+                  conv_blocks=2, filters=16)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov
+    assert model.optimizer.weight_decay == pytest.approx(3e-4)
+    assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.03)
+    assert model.loss.label_smoothing == pytest.approx(0.1)
+    adam = built("cnn", optimizer="adam", learning_rate=2e-3, conv_blocks=2, filters=16)
+    assert type(adam.optimizer) is keras.optimizers.Adam and not adam.optimizer.weight_decay
+    assert isinstance(built("cnn", optimizer="adamw", weight_decay=1e-4, conv_blocks=2).optimizer, keras.optimizers.AdamW)
+
+
+def test_smoothed_crossentropy_matches_keras_on_labels_and_soft_targets():
+    probs = np.random.default_rng(0).dirichlet(np.ones(7), size=6).astype("float32")
+    labels = np.array([0, 1, 2, 3, 4, 6])
+    onehot = np.eye(7, dtype="float32")[labels]
+    expected = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(onehot, probs)
+    loss = SmoothedCrossentropy(7, 0.1)
+    assert float(loss(labels, probs)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss(onehot, probs)) == pytest.approx(float(expected), rel=1e-5)
+    soft = 0.7 * onehot + 0.3 * onehot[::-1]
+    assert ops.convert_to_numpy(label_accuracy(soft, probs)).tolist() == \
+        (probs.argmax(1) == soft.argmax(1)).astype(float).tolist()
+
+
+def test_mixup_blends_faces_and_targets_that_sum_to_one():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 48, 48, 1), dtype=np.uint8)
+    y = np.arange(40) % 7
+    weights = {c: float(c + 1) for c in range(7)}
+    batches = fit_inputs({"mixup": 0.4}, x, y, 16, weights, 7, seed=1)["x"]
+    assert isinstance(batches, MixupBatches) and len(batches) == 3
+    bx, by, bw = batches[0]
+    assert bx.dtype == np.uint8 and bx.shape == (16, 48, 48, 1)
+    np.testing.assert_allclose(by.sum(axis=1), 1.0, rtol=1e-6)
+    assert (by.max(axis=1) < 0.999).sum() >= 8  # most are blends of two classes
+    assert np.all((bw >= 1.0) & (bw <= 7.0))
+    assert fit_inputs({"mixup": 0.0}, x, y, 16, None, 7)["x"] is x  # off: the arrays as they are
+
+
+def test_random_crop_is_the_centre_at_inference_and_a_window_in_training():
+    x = np.random.default_rng(0).random((6, 48, 48, 1)).astype("float32")
+    layer = RandomCropWindow(44, seed=0)
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(x, training=False)), x[:, 2:46, 2:46])
+    np.testing.assert_array_equal(ops.convert_to_numpy(keras.layers.CenterCrop(44, 44)(x)), x[:, 2:46, 2:46])
+    out = ops.convert_to_numpy(layer(x, training=True))
+    origins = []
+    for img, crop in zip(x, out):
+        found = [(i, j) for i in range(5) for j in range(5) if np.array_equal(img[i:i + 44, j:j + 44], crop)]
+        assert len(found) == 1
+        origins += found
+    assert len(set(origins)) > 1  # not always the same place
+
+
+def test_random_erasing_is_identity_at_inference_and_erases_in_training():
+    x = np.full((64, 48, 48, 1), 0.5, dtype="float32")
+    layer = RandomErasing(0.5, seed=0)
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(x, training=False)), x)
+    changed = (ops.convert_to_numpy(layer(x, training=True)) != 0.5).reshape(64, -1).mean(axis=1)
+    assert 16 <= (changed > 0).sum() <= 48  # about half the faces
+    assert changed.max() <= 0.26 and changed[changed > 0].min() >= 0.005
+
+
+def test_ten_crop_of_a_cropping_model_sees_exactly_the_ten_windows():
+    x = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    weights = np.random.default_rng(1).random((44 * 44, 7))
+    def head(windows):  # any function of the 44x44 window the model keeps
+        return windows.reshape(len(windows), -1).astype("float64") @ weights
+    def model(batch):  # what a model with CenterCrop(44) in front of the head computes
+        return head(batch[:, 2:46, 2:46])
+    windows = [(0, 0), (0, 4), (4, 0), (4, 4), (2, 2)]
+    expected = np.mean([head(v) for y0, x0 in windows
+                        for v in (x[:, y0:y0 + 44, x0:x0 + 44], x[:, y0:y0 + 44, x0:x0 + 44][:, :, ::-1])], axis=0)
+    np.testing.assert_allclose(predict_tta(model, x, "ten-crop", crop=44), expected, rtol=1e-5)
+    assert all(v.shape == x.shape for v in ten_crop_views(x, 44, model_crops=True))
