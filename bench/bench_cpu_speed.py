@@ -8,8 +8,10 @@ validation accuracy, so "faster" can be read at equal accuracy.
 
     python bench/bench_cpu_speed.py [--data data/fer2013] [--images 6400] [--models cnn-default,cpu-vgg]
 
-Where the time goes (`--profile NAME`): one epoch under TensorFlow's profiler, the top ops by
-self time (needs the TensorFlow backend).
+Where the time goes (`--profile`): each model's multiply-accumulates per layer and the GFLOP/s
+the measured throughput means. On a machine whose arithmetic rate is capped (this one's is:
+a model's img/s follows its arithmetic, whatever the threads or batch norm), cutting
+arithmetic at equal accuracy is what makes training faster.
 """
 import argparse
 import os
@@ -86,16 +88,32 @@ def accuracy(name: str, data: dict, epochs: int) -> float:
     return float(model.evaluate(xv, yv, verbose=0, return_dict=True)["accuracy"])
 
 
-def profile(name: str, x, y, top: int = 15) -> None:
-    """One epoch under TensorFlow's profiler; prints the ops with the most self time."""
-    import tensorflow as tf
-    model, hp = build(name)
-    model.fit(x[:640], y[:640], batch_size=64, epochs=1, verbose=0)  # compile outside the trace
-    logdir = Path("/tmp/fer-profile") / name
-    tf.profiler.experimental.start(str(logdir))
-    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
-    tf.profiler.experimental.stop()
-    print(f"profile written to {logdir} (open with TensorBoard's Profile tab)")
+def layer_macs(model) -> list[tuple[str, int]]:
+    """Multiply-accumulates per face of each convolution and dense layer in a forward pass."""
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c = layer.output.shape
+            k = layer.kernel_size[0] * layer.kernel_size[1] * layer.input.shape[-1]
+            out.append((f"{layer.name} {h}x{w}x{c}", h * w * c * k))
+        elif isinstance(layer, keras.layers.Dense):
+            out.append((f"{layer.name} {layer.units}", layer.input.shape[-1] * layer.units))
+    return out
+
+
+def profile(names: list[str], x, y) -> None:
+    """Where a training step's arithmetic goes, per layer, and how fast this machine does it: a
+    training step costs about 3x the forward multiply-accumulates (forward, two backward products)."""
+    for name in names:
+        model, _ = build(name)
+        macs = layer_macs(model)
+        total = sum(m for _, m in macs)
+        measured = throughput(name, x, y)
+        gflops = measured["img_s"] * 3 * total * 2 / 1e9
+        print(f"{name}: {total / 1e6:.1f}M multiply-accumulates per face forward; at {measured['img_s']:.1f} img/s "
+              f"that is {gflops:.1f} GFLOP/s of training arithmetic")
+        for layer, m in sorted(macs, key=lambda lm: -lm[1]):
+            print(f"  {layer:34s} {m / 1e6:7.2f}M  {100 * m / total:5.1f}%")
 
 
 def main(argv=None) -> None:
@@ -104,14 +122,14 @@ def main(argv=None) -> None:
     p.add_argument("--images", type=int, default=6400)
     p.add_argument("--models", default="cnn-default,cpu-vgg")
     p.add_argument("--accuracy-epochs", type=int, default=0)
-    p.add_argument("--profile")
+    p.add_argument("--profile", action="store_true", help="per-layer arithmetic and GFLOP/s of each model")
     args = p.parse_args(argv)
     ds = Dataset.open(args.data)
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val")}
     x, y = data["train"][0][:args.images], data["train"][1][:args.images]
-    if args.profile:
-        return profile(args.profile, x, y)
     names = args.models.split(",")
+    if args.profile:
+        return profile(names, x, y)
     print(f"{keras.backend.backend()} {keras.__version__}; {os.cpu_count()} cores; {len(x)} real training faces, "
           f"batch 64, second epoch timed")
     rows = {n: throughput(n, x, y) for n in names}

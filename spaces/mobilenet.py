@@ -109,7 +109,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     x = backbone(x, training=False)  # BatchNorm in inference mode even when unfrozen
     outputs = classifier_head(x, options.num_classes, dropout)
     model = keras.Model(inputs, outputs, name="mobilenetv2")
-    return compile_with_recipe(model, hp, lr_range=(1e-5, 1e-2, 3e-4))
+    return compile_with_recipe(model, hp, lr_range=(1e-5, 3e-3, 3e-4))
 
 
 def check_weights(weights) -> None:
