@@ -9,11 +9,12 @@ its validation accuracy and whether that is at or below the majority-class rate 
 validation split (plus --margin, 1 point by default: a net that calls nearly every face 'happy'
 scores a hair above the rate), then "k of n at the majority class" per space.
 
---parallel P splits each space's trials over P searches with seeds seed..seed+P-1 run at once (all
-spaces together), each an ordinary random search; on a GPU whose steps are bound by Python's
-overhead that fits 10+ trials per space in a few minutes. --time-budget goes to every search, and
-each is stopped --grace seconds after it; what its leaderboard holds by then is counted. Trials cut
-by the budget before their last epoch, and failed ones, are listed but not counted.
+--parallel P splits each space's trials over P ordinary random searches (seeds seed..seed+P-1), all
+run at once: GPU steps of these small nets are mostly Python's overhead, so 10+ trials per space fit
+a few minutes. Every search gets --time-budget and is stopped --grace seconds after it; trials cut by
+the budget before their last epoch, and failed ones, are listed but not counted. Nothing is pinned;
+bench/gpu_recipe.sh passes --batch-size 128 (a run flag, not a hyperparameter): half the updates of
+64 in the 2 epochs, so if anything it makes learning in the first round harder, not easier.
 
     python bench/bench_random_points.py --data data/fer2013 --spaces cnn resnet --max-trials 12 \
         --parallel 4 --batch-size 128 --time-budget 100s --out random_points.csv
@@ -53,18 +54,20 @@ def launch(space: str, part: int, trials: int, a, extra: list[str], env: dict) -
 
 
 def wait_all(procs: list, limit: float | None) -> None:
+    """Wait for every search; at the limit, stop those still running (all at once) and go on."""
     end = None if limit is None else time.time() + limit
     for project, log, p in procs:
         try:
-            p.wait(None if end is None else max(1.0, end - time.time()))
+            p.wait(None if end is None else max(0.1, end - time.time()))
         except subprocess.TimeoutExpired:
             print(f"{project}: still running at the limit; stopped (its leaderboard counts as it is)", flush=True)
             p.terminate()
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+    for project, log, p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
         if p.returncode:
             print(f"{project}: exit status {p.returncode}; the end of {log}:", flush=True)
             print("".join(open(log).readlines()[-15:]), flush=True)
@@ -143,6 +146,7 @@ def main() -> None:
     if a.out and rows:
         cols = ["space", "project", "trial_id", "status", "epochs", "cut_by_budget", *SHOW, "val_accuracy",
                 "val_macro_f1", "seconds", "precision", "verdict"]
+        cols += list(dict.fromkeys(k for r in rows for k in r if k not in cols))  # and every hyperparameter
         with open(a.out, "w", newline="") as f:
             writer = csv.DictWriter(f, cols, extrasaction="ignore")
             writer.writeheader()
