@@ -29,14 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-RUNS = Path("tuner_runs")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project, also where it is not pip-installed (the device machine)
+RUNS = ROOT / "tuner_runs"
 SHOW = {"optimizer": ("opt", 5), "lr": ("lr", 7), "weight_decay": ("decay", 5), "lr_schedule": ("sched", 7),
         "arch": ("arch", 8), "batch_norm": ("bn", 5), "augment": ("aug", 6), "mixup": ("mixup", 5),
         "label_smoothing": ("smooth", 6), "class_weight": ("weights", 8)}  # column: (header, width)
 
 
 def majority_rate(data: str) -> float:
-    y = np.load(Path("data/demo" if data == "demo" else data) / "y_val.npy")
+    y = np.load((ROOT / "data/demo" if data == "demo" else Path(data)) / "y_val.npy")
     return float(np.bincount(y).max() / len(y))
 
 
@@ -50,7 +52,7 @@ def launch(space: str, part: int, trials: int, a, extra: list[str], env: dict) -
     log = RUNS / "rp-logs" / f"{project}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     print("$ python", " ".join(cmd[1:]), f"> {log}", flush=True)
-    return project, log, subprocess.Popen(cmd + extra, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
+    return project, log, subprocess.Popen(cmd + extra, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 
 
 def wait_all(procs: list, limit: float | None) -> None:
@@ -98,6 +100,7 @@ def main() -> None:
     p.add_argument("--out", default=None, help="also write every trial's row to this CSV")
     a, extra = p.parse_known_args()  # anything else goes to search.run as is (e.g. --precision float32)
     extra = [x for x in extra if x != "--"]
+    a.data = a.data if a.data == "demo" else str(Path(a.data).resolve())  # the searches run in ROOT
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (a.parallel * len(a.spaces)))))
     per = -(-a.max_trials // a.parallel)
