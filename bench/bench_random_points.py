@@ -1,13 +1,12 @@
 """Do random points learn? How many trials of a random search end their first round at the majority class.
 
 Why: on the real data, 4 of the 6 trials of a quick search stayed at or below the majority class
-(20-25% validation accuracy: SGD at 2e-3, RMSprop at 5-7e-3, 2 epochs), so a search spent most of
-its budget on points that learned nothing. The goal is fewer than 1 trial in 5. This runs the
-harness's own command, `python -m search.run --tuner random --max-epochs 2`, per space with no
-hyperparameter pinned, reads each leaderboard.csv, and prints per trial its key hyperparameters,
-its validation accuracy and whether that is at or below the majority-class rate of the data's
-validation split (plus --margin, 1 point by default: a net that calls nearly every face 'happy'
-scores a hair above the rate), then "k of n at the majority class" per space.
+(20-25% validation accuracy: SGD at 2e-3, RMSprop at 5-7e-3, 2 epochs): most of the budget went to
+points that learned nothing. The goal is fewer than 1 trial in 5. This runs the harness's own
+`python -m search.run --tuner random --max-epochs 2` per space, nothing pinned, and prints per
+trial its key hyperparameters, validation accuracy and whether that is at or below the majority
+rate of the data's validation split (+ --margin, 1 point: a net calling nearly every face 'happy'
+scores a hair above it), then "k of n at the majority class" per space.
 
 --parallel P splits each space's trials over P ordinary random searches (seeds seed..seed+P-1), all
 run at once: GPU steps of these small nets are mostly Python's overhead, so 10+ trials per space fit
@@ -93,8 +92,7 @@ def main() -> None:
     p.add_argument("--parallel", type=int, default=1, help="searches per space run at once")
     p.add_argument("--batch-size", type=int, default=None, help="search.run's (64) when not given")
     p.add_argument("--time-budget", default=None, help="passed to every search.run, e.g. 100s")
-    p.add_argument("--grace", type=float, default=60.0,
-                   help="seconds beyond the budget (start-up, the last epoch) before a search is stopped")
+    p.add_argument("--grace", type=float, default=60.0, help="seconds after the budget: start-up, the last epoch")
     p.add_argument("--margin", type=float, default=0.01, help="above the majority rate still counted as majority")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write every trial's row to this CSV")
@@ -107,13 +105,9 @@ def main() -> None:
     started = time.time()
     procs = [launch(s, i, min(per, a.max_trials - i * per), a, extra, env)
              for s in a.spaces for i in range(a.parallel) if a.max_trials - i * per > 0]
-    limit = None
-    if a.time_budget:
-        from search.budget import parse_duration
-        limit = parse_duration(a.time_budget) + a.grace  # the grace covers start-up (imports, data, pace probe)
-    wait_all(procs, limit)
-    wall = time.time() - started
-    rate = majority_rate(a.data)
+    from search.budget import parse_duration
+    wait_all(procs, parse_duration(a.time_budget) + a.grace if a.time_budget else None)
+    wall, rate = time.time() - started, majority_rate(a.data)
     bar = rate + a.margin
     print(f"\nmajority class of the validation split: {rate:.1%}; counted at the majority class: val acc <= {bar:.1%}")
     rows, summary = [], []
@@ -151,9 +145,8 @@ def main() -> None:
                 "val_macro_f1", "seconds", "precision", "verdict"]
         cols += list(dict.fromkeys(k for r in rows for k in r if k not in cols))  # and every hyperparameter
         with open(a.out, "w", newline="") as f:
-            writer = csv.DictWriter(f, cols, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+            (w := csv.DictWriter(f, cols, extrasaction="ignore")).writeheader()
+            w.writerows(rows)
 
 
 if __name__ == "__main__":
