@@ -6,7 +6,8 @@ resolution halving from the second stage on, global average pooling and the head
 names the blocks per stage: "2-2-2-2" at width 64 is ResNet-18 (11.2M parameters); "1-1-1" at
 16 is a few-minute CPU model.
 
-With `batch_norm` off, each block's last convolution starts at zero, so every block starts as
+Batch normalisation is on unless pinned off (`--fix batch_norm=false`), as in the cnn space. With it
+off, each block's last convolution starts at zero, so every block starts as
 the identity (SkipInit/Fixup's idea) and the network trains without normalisation, which costs
 about half the CPU throughput under TensorFlow.
 """
@@ -46,8 +47,8 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     class_weighting_choice(hp)
     blocks = [int(n) for n in hp.Choice("blocks", BLOCKS, default="1-1-1").split("-")]
     width = hp.Choice("width", [16, 32, 64], default=32)
-    batch_norm = hp.Boolean("batch_norm", default=True)
-    dropout = hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.2)
+    batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
+    dropout = hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.2)
     x = conv_bn(x, width, 1, batch_norm, relu=True)
     for stage, count in enumerate(blocks):
         for i in range(count):

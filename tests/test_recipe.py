@@ -128,3 +128,13 @@ def test_ten_crop_of_a_cropping_model_sees_exactly_the_ten_windows():
                         for v in (x[:, y0:y0 + 44, x0:x0 + 44], x[:, y0:y0 + 44, x0:x0 + 44][:, :, ::-1])], axis=0)
     np.testing.assert_allclose(predict_tta(model, x, "ten-crop", crop=44), expected, rtol=1e-5)
     assert all(v.shape == x.shape for v in ten_crop_views(x, 44, model_crops=True))
+
+
+@pytest.mark.parametrize("space", ["cnn", "resnet"])
+def test_a_space_pinned_without_batch_norm_has_none_and_trains(space):
+    model = built(space, batch_norm=False)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in built(space).layers)  # on by default
+    x = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1), dtype=np.uint8)
+    logs = model.train_on_batch(x, np.arange(8) % 7, return_dict=True)
+    assert np.isfinite(logs["loss"]) and 0.0 <= logs["accuracy"] <= 1.0
