@@ -89,7 +89,7 @@ def classify(model, faces: np.ndarray, tta: str, batch_size: int, advance=lambda
     crop = model_crop_size(model)
     for start in range(0, len(faces), batch_size):
         chunk = np.ascontiguousarray(faces[start:start + batch_size])
-        probs[start:start + len(chunk)] = predict_tta(model.predict_on_batch, chunk, tta, crop)
+        probs[start:start + len(chunk)] = predict_tta(model.predict_on_batch, chunk, tta, model_crop=crop)
         advance(len(chunk))
     return probs
 

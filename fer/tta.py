@@ -87,13 +87,15 @@ def model_crop_size(model) -> int | None:
     return None
 
 
-def predict_tta(predict, x: np.ndarray, mode: str, crop: int | None = None) -> np.ndarray:
+def predict_tta(predict, x: np.ndarray, mode: str, crop: int = DEFAULT_CROP,
+                model_crop: int | None = None) -> np.ndarray:
     """Mean class probabilities over the views; `predict` maps a batch of faces to probabilities.
 
-    crop: the model's own crop size when it trained on random crops; None: ten-crop cuts
-    DEFAULT_CROP windows and resizes them."""
+    crop: ten-crop's window, resized back to the input, for a model that cuts no window itself;
+    model_crop: the window size of a model that trained on random crops and cuts its own centre
+    window at inference (its views are windows of that size, padded; `crop` is then unused)."""
     total = None
-    shown = views(x, mode, crop or DEFAULT_CROP, model_crops=crop is not None)
+    shown = views(x, mode, model_crop or crop, model_crops=model_crop is not None)
     for view in shown:
         probs = np.asarray(predict(np.ascontiguousarray(view)), dtype="float64")
         total = probs if total is None else total + probs

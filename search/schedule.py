@@ -4,7 +4,7 @@ Both depend on what is known only when training starts (the steps per epoch, the
 this fit), so they live here rather than in a space's `build(hp)`, which declares them
 (`spaces.recipe`). The schedule runs over the epochs of each fit: a Hyperband round of 2
 epochs gets a whole warm-up-and-cosine, and `search.report --epochs 60` stretches the same
-schedule over 60.
+schedule over 60. (Under `--time-budget` a fit stopped early ends before its decay does.)
 """
 import math
 
@@ -15,40 +15,41 @@ WARMUP_FRACTION = 0.1  # of a fit's steps, at most one epoch: a linear ramp from
 
 
 class WarmupCosine(keras.callbacks.Callback):
-    """A linear warm-up, then (for "cosine") a cosine decay to zero over the fit's epochs.
+    """A linear warm-up, then (for "cosine") a cosine decay to zero over the epochs of this fit.
 
     Under "plateau" only the warm-up is set here and ReduceLROnPlateau owns the rate after it.
-    The base rate is the optimizer's at the start of the fit. The warm-up counts from the first
-    step of this fit (a Hyperband continuation rebuilds its optimizer, so it warms up again),
-    the cosine from epoch 0 (so a continuation resumes the decay where its epochs put it)."""
+    The base rate is the optimizer's at the start of the fit. A fit that starts at a later epoch
+    (a Hyperband continuation from epoch 2 to 6: its model is rebuilt with a fresh optimizer)
+    gets a whole warm-up and decay over its own 4 epochs."""
 
     def __init__(self, schedule: str):
         super().__init__()
         self.schedule = schedule
-        self.base = self.total = self.warmup = self.steps = 0
-        self.local = 0
-        self.epoch = 0
+        self.base = 0.0
+        self.steps = self.total = self.warmup = self.local = 0
+        self.first_epoch = None
 
     def on_train_begin(self, logs=None):
         self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.steps = int(self.params.get("steps") or 1)
-        self.total = self.steps * int(self.params.get("epochs") or 1)
-        self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
-        self.local = 0
+        self.local, self.first_epoch = 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        if self.first_epoch is None:  # fit's initial_epoch: this fit trains epochs first..epochs-1
+            self.first_epoch = epoch
+            self.total = self.steps * max(1, int(self.params.get("epochs") or 1) - epoch)
+            self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
 
-    def rate(self, step: int, local: int) -> float | None:
-        """The rate for a global step and this fit's step; None: leave the optimizer's as it is."""
-        warm = min(1.0, (local + 1) / self.warmup)
+    def rate(self, step: int) -> float | None:
+        """The rate for this fit's step; None: leave the optimizer's as it is."""
+        warm = min(1.0, (step + 1) / self.warmup)
         if self.schedule == "cosine":
             progress = min(1.0, max(0.0, (step + 1 - self.warmup) / max(1, self.total - self.warmup)))
             return self.base * warm * 0.5 * (1.0 + math.cos(math.pi * progress))
-        return self.base * warm if local < self.warmup else None
+        return self.base * warm if step < self.warmup else None
 
     def on_train_batch_begin(self, batch, logs=None):
-        value = self.rate(self.epoch * self.steps + batch, self.local)
+        value = self.rate(self.local)
         self.local += 1
         if value is not None:
             self.model.optimizer.learning_rate = value
@@ -106,4 +107,5 @@ def fit_inputs(values: dict, x, y, batch_size: int, class_weight: dict | None, n
     alpha = float(values.get("mixup") or 0.0)
     if alpha <= 0:
         return {"x": x, "y": y, "batch_size": batch_size, "class_weight": class_weight}
-    return {"x": MixupBatches(x, y, batch_size, alpha, num_classes, class_weight, seed)}
+    return {"x": MixupBatches(x, y, batch_size, alpha, num_classes, class_weight, seed),
+            "validation_batch_size": batch_size}  # the batches set their own size; validation keeps it

@@ -40,10 +40,15 @@ def learning_rate(hp, optimizer: str, low: float, high: float, default: float) -
 
 
 def weight_decay(hp) -> float:
-    """Decoupled weight decay (AdamW's and Keras SGD's), active for adamw and sgd."""
-    with hp.conditional_scope("optimizer", ["adamw", "sgd"]):
-        decay = hp.Float("weight_decay", 1e-5, 1e-3, sampling="log", default=5e-4)
-    return decay if hp.get("optimizer") in ("adamw", "sgd") else 0.0
+    """Decoupled weight decay, as Keras applies it (w -= lr * decay * w, each step), so its range
+    belongs to the optimizer's rates: SGD's `weight_decay` (the published 1e-4 to 5e-4 at rates
+    near 0.01-0.1) and AdamW's `adamw_weight_decay` (about 0.01, as AdamW's authors and PyTorch use,
+    at Adam's hundredfold smaller rates). Adam has none."""
+    with hp.conditional_scope("optimizer", ["sgd"]):
+        sgd = hp.Float("weight_decay", 1e-5, 1e-3, sampling="log", default=5e-4)
+    with hp.conditional_scope("optimizer", ["adamw"]):
+        adamw = hp.Float("adamw_weight_decay", 1e-3, 1e-1, sampling="log", default=1e-2)
+    return {"sgd": sgd, "adamw": adamw}.get(hp.get("optimizer")) or 0.0
 
 
 def schedule_choice(hp, default: str = "plateau") -> str:

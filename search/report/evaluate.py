@@ -25,7 +25,7 @@ def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = 
     out["probs"] = predict(xt).astype("float32")
     out["test"] = class_report(yt, out["probs"].argmax(axis=1))
     if tta:
-        out["probs_tta"] = predict_tta(predict, xt, tta, crop)
+        out["probs_tta"] = predict_tta(predict, xt, tta, model_crop=crop)
         out["test_tta"] = class_report(yt, out["probs_tta"].argmax(axis=1))
     out["inference_ms"] = inference_ms(model, xt)
     return out

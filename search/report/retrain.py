@@ -8,9 +8,9 @@ trained from scratch with the trial's whole recipe (optimizer, schedule, mixup, 
 early stopping under a plateau schedule) plus a checkpoint of the best epoch. Its schedule runs
 over the epochs given, so a winner of 10-epoch trials retrained for 60 gets its warm-up and
 cosine stretched to 60. With `train_on="train+val"` there is
-no validation split left to stop on, so it trains for the epochs the trial's best took, and
-keeps the trial's learning-rate schedule by watching the training loss instead (same factor,
-same patience).
+no validation split left to stop on, so it trains for the epochs the trial's best took (or
+--epochs), with the trial's schedule: a cosine as it is, a plateau watching the training loss
+instead (same factor, same patience).
 """
 import json
 import logging
