@@ -48,6 +48,10 @@ class WarmupCosine(keras.callbacks.Callback):
             return self.base * warm * 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.base * warm if step < self.warmup else None
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # in the history, as ReduceLROnPlateau logs it, whatever the schedule
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
     def on_train_batch_begin(self, batch, logs=None):
         value = self.rate(self.local)
         self.local += 1

@@ -96,7 +96,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     unfreeze = hp.Choice("unfreeze_layers", UNFREEZE_CHOICES, default=20)
     dropout = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
 
-    if size != options.input_shape[0]:
+    if size != x.shape[1]:  # the input's side, or the crop's when crop_size cut a window
         x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
     if options.input_shape[-1] == 1:
         x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])

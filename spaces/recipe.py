@@ -25,17 +25,33 @@ SGD_MOMENTUM = 0.9
 NO_DECAY = ("bias", "gamma", "beta")  # weight decay shrinks kernels only, as the published recipes do
 
 
+def pinned(hp, name: str):
+    """The value of `name` when it was registered without conditions (`search.run --fix`): a
+    conditional declaration of the same name would otherwise register a second, free one."""
+    for p in hp.space:
+        if p.name == name and not p.conditions:
+            return hp.values.get(name)
+    return None
+
+
+def conditional_float(hp, name: str, optimizers: list, *args, **kwargs) -> float | None:
+    """hp.Float(name, ...) active only for these optimizers, unless `name` is pinned."""
+    value = pinned(hp, name)
+    if value is not None:
+        return value if hp.get("optimizer") in optimizers else None
+    with hp.conditional_scope("optimizer", optimizers):
+        return hp.Float(name, *args, **kwargs)
+
+
 def adam_family(optimizer: str) -> bool:
     return optimizer in ("adam", "adamw")
 
 
 def learning_rate(hp, optimizer: str, low: float, high: float, default: float) -> float:
     """The rate for `optimizer`: `learning_rate` for the Adam family, `sgd_learning_rate` for SGD."""
-    with hp.conditional_scope("optimizer", ["adam", "adamw"]):
-        adam_lr = hp.Float("learning_rate", low, high, sampling="log", default=default)
-    with hp.conditional_scope("optimizer", ["sgd"]):
-        sgd_lr = hp.Float("sgd_learning_rate", low * SGD_LR_FACTOR, high * SGD_LR_FACTOR, sampling="log",
-                          default=default * SGD_LR_FACTOR)
+    adam_lr = conditional_float(hp, "learning_rate", ["adam", "adamw"], low, high, sampling="log", default=default)
+    sgd_lr = conditional_float(hp, "sgd_learning_rate", ["sgd"], low * SGD_LR_FACTOR, high * SGD_LR_FACTOR,
+                               sampling="log", default=default * SGD_LR_FACTOR)
     return adam_lr if adam_family(optimizer) else sgd_lr
 
 
@@ -44,10 +60,8 @@ def weight_decay(hp) -> float:
     belongs to the optimizer's rates: SGD's `weight_decay` (the published 1e-4 to 5e-4 at rates
     near 0.01-0.1) and AdamW's `adamw_weight_decay` (about 0.01, as AdamW's authors and PyTorch use,
     at Adam's hundredfold smaller rates). Adam has none."""
-    with hp.conditional_scope("optimizer", ["sgd"]):
-        sgd = hp.Float("weight_decay", 1e-5, 1e-3, sampling="log", default=5e-4)
-    with hp.conditional_scope("optimizer", ["adamw"]):
-        adamw = hp.Float("adamw_weight_decay", 1e-3, 1e-1, sampling="log", default=1e-2)
+    sgd = conditional_float(hp, "weight_decay", ["sgd"], 1e-5, 1e-3, sampling="log", default=5e-4)
+    adamw = conditional_float(hp, "adamw_weight_decay", ["adamw"], 1e-3, 1e-1, sampling="log", default=1e-2)
     return {"sgd": sgd, "adamw": adamw}.get(hp.get("optimizer")) or 0.0
 
 

@@ -44,7 +44,8 @@ def test_each_tuner_completes_a_tiny_search(workdir, tiny_demo, capsys, tuner):
         assert float(row["objective"]) == pytest.approx(score)
         assert float(row["val_macro_f1"]) == pytest.approx(score)
         assert 0 <= float(row["val_accuracy"]) <= 1 and int(row["epochs"]) >= 1 and float(row["seconds"]) > 0
-        assert float(row["learning_rate"]) == pytest.approx(values["learning_rate"])
+        rate = "sgd_learning_rate" if values["optimizer"] == "sgd" else "learning_rate"  # each optimizer's own
+        assert float(row[rate]) == pytest.approx(values[rate])
         assert row["precision"] == "float32"
     config = json.loads((project / "config.json").read_text())
     assert config["space"] == "baseline" and config["tuner"] == tuner and config["max_trials"] == 2
