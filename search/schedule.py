@@ -91,14 +91,14 @@ class MixupBatches(keras.utils.PyDataset):
         idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         partner = self.rng.permutation(len(idx))
         lam = self.rng.beta(self.alpha, self.alpha, size=len(idx)).astype("float32")
-        a, b = self.x[idx].astype("float32"), self.x[idx][partner].astype("float32")
+        a = self.x[idx].astype("float32")  # read once (a memory-mapped split); the partners are a shuffle of it
         shape = (-1,) + (1,) * (a.ndim - 1)
-        x = np.clip(np.rint(lam.reshape(shape) * a + (1 - lam.reshape(shape)) * b), 0, 255).astype(self.x.dtype)
-        onehot = np.eye(self.num_classes, dtype="float32")[self.y[idx]]
+        x = np.clip(np.rint(lam.reshape(shape) * a + (1 - lam.reshape(shape)) * a[partner]), 0, 255).astype(self.x.dtype)
+        labels = self.y[idx]
+        onehot = np.eye(self.num_classes, dtype="float32")[labels]
         y = lam[:, None] * onehot + (1 - lam[:, None]) * onehot[partner]
         if self.weights is None:
             return x, y
-        labels = self.y[idx]
         return x, y, (lam * self.weights[labels] + (1 - lam) * self.weights[labels[partner]]).astype("float32")
 
     def on_epoch_end(self):
