@@ -21,6 +21,11 @@ def f1_from_confusion(cm):
 
 
 @keras.saving.register_keras_serializable(package="fer")
+def is_soft(y_true, num_classes: int) -> bool:
+    """Whether targets are class probabilities (N, K), e.g. mixup's, rather than labels (N,) or (N, 1)."""
+    return len(y_true.shape) == 2 and y_true.shape[-1] == num_classes and num_classes > 1
+
+
 class MacroF1(keras.metrics.Metric):
     """Macro-averaged F1 for integer labels (or soft targets, by their dominant class) and
     class-probability predictions."""
@@ -32,7 +37,7 @@ class MacroF1(keras.metrics.Metric):
                                            name="confusion", dtype="float32")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if len(y_true.shape) == 2 and y_true.shape[-1] == self.num_classes and self.num_classes > 1:
+        if is_soft(y_true, self.num_classes):
             y_true = ops.argmax(y_true, axis=-1)  # mixup's soft targets
         true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), self.num_classes, dtype="float32")
         pred = ops.one_hot(ops.argmax(y_pred, axis=-1), self.num_classes, dtype="float32")

@@ -16,7 +16,7 @@ steps is known only when training starts (`search.schedule`).
 import keras
 from keras import ops
 
-from fer.metrics import MacroF1
+from fer.metrics import MacroF1, is_soft
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "cosine")
@@ -86,7 +86,7 @@ def make_optimizer(name: str, lr: float, decay: float) -> keras.optimizers.Optim
 
 def soft_targets(y_true, num_classes: int):
     """Class-probability targets from integer labels (N,) or (N, 1), or soft targets (N, K) as is."""
-    if len(y_true.shape) == 2 and y_true.shape[-1] == num_classes and num_classes > 1:
+    if is_soft(y_true, num_classes):
         return ops.cast(y_true, "float32")
     return ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes, dtype="float32")
 
