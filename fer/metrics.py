@@ -20,12 +20,12 @@ def f1_from_confusion(cm):
     return ops.divide_no_nan(ops.sum(f1 * present), ops.sum(present))
 
 
-@keras.saving.register_keras_serializable(package="fer")
 def is_soft(y_true, num_classes: int) -> bool:
     """Whether targets are class probabilities (N, K), e.g. mixup's, rather than labels (N,) or (N, 1)."""
     return len(y_true.shape) == 2 and y_true.shape[-1] == num_classes and num_classes > 1
 
 
+@keras.saving.register_keras_serializable(package="fer")
 class MacroF1(keras.metrics.Metric):
     """Macro-averaged F1 for integer labels (or soft targets, by their dominant class) and
     class-probability predictions."""
