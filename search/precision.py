@@ -40,7 +40,8 @@ def has_cuda_gpu() -> bool:
 
 
 def time_steps(build, policy: str, input_shape, batch: int = 32, warmup: int = 2, steps: int = 4) -> float:
-    """Seconds per training step of the space's default model under `policy`."""
+    """Seconds per training step of the model `build(hp)` returns for fresh hyperparameters (the
+    space's default, unless `build` holds --fix'ed ones) under `policy`."""
     keras.mixed_precision.set_global_policy(policy)
     mark = tf_memory.mark()
     try:
@@ -60,13 +61,15 @@ def time_steps(build, policy: str, input_shape, batch: int = 32, warmup: int = 2
         tf_memory.release(mark)
 
 
-def choose(requested: str, space: str, build, input_shape, cache_dir) -> dict:
-    """The policy to use and why: {"policy", "how", "seconds_per_step"?}."""
+def choose(requested: str, space: str, build, input_shape, cache_dir, fixed: dict | None = None) -> dict:
+    """The policy to use and why: {"policy", "how", "seconds_per_step"?}. `fixed` (--fix) is part of
+    the cache key: a space pinned to another model (e.g. 4 blocks of 512) is timed as that model."""
     if requested != "auto":
         return {"policy": requested, "how": "requested"}
     if has_cuda_gpu():
         return {"policy": "mixed_float16", "how": "CUDA GPU"}
     key = f"{space}|{keras.backend.backend()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
+    key += f"|{json.dumps(fixed, sort_keys=True)}" if fixed else ""
     path = os.path.join(cache_dir, CACHE_FILE)
     cache = json.loads(Path(path).read_text()) if os.path.isfile(path) else {}
     if key not in cache:

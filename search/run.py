@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="hold a hyperparameter of the space at one value, e.g. --fix input_size=96 (repeatable)")
     p.add_argument("--quick", action="store_true",
-                   help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs)")
+                   help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs; "
+                        "the recipe held at Adam with plateau, and the cnn's width at 32; --fix overrides)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
                    help="write no TensorBoard logs to tuner_runs/<project>/tensorboard/ (written when not given)")
@@ -95,7 +96,15 @@ def config_from_args(args) -> RunConfig:
                      objective=args.objective, seed=args.seed, project=args.project, overwrite=args.overwrite,
                      resume=args.resume, precision=args.precision, quick=args.quick, weights=weights,
                      runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
-                     time_budget=args.time_budget, tensorboard=args.tensorboard, fixed=parse_fixed(args.fix))
+                     time_budget=args.time_budget, tensorboard=args.tensorboard,
+                     fixed=quick_pins(args) | parse_fixed(args.fix))
+
+
+def quick_pins(args) -> dict:
+    """--quick: the space's QUICK_FIX (the plain recipe, a narrower space), which --fix overrides;
+    on --resume the search keeps the pins it started with (its config's `fixed`)."""
+    from spaces import quick_fixed
+    return quick_fixed(args.space) if args.quick and not args.resume else {}
 
 
 def parse_fixed(items: list[str]) -> dict:
@@ -158,12 +167,14 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
     from search import tf_memory
     from search.hypermodel import space_options
     from search.precision import choose
+    from search.tuners import fixed_hyperparameters
     from spaces import SpaceOptions, get_space
     from spaces.mobilenet import weights_label
 
     space = get_space(config.space)
-    precision = choose(config.precision, config.space, lambda hp: space.build(hp, SpaceOptions(weights=None)),
-                       space_options(config).input_shape, config.runs_dir)
+    precision = choose(config.precision, config.space,  # timed at the --fix'ed point, if any
+                       lambda hp: space.build(fixed_hyperparameters(config) or hp, SpaceOptions(weights=None)),
+                       space_options(config).input_shape, config.runs_dir, fixed=config.fixed)
     keras.mixed_precision.set_global_policy(precision["policy"])
     weights = weights_label(space_options(config).weights) if config.space == "mobilenet" else ""
     config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
@@ -211,7 +222,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     console = make_console(plain)
     key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
     tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config), budget=budget)
-    for line in tuner.plan_lines() + budget_lines(budget):
+    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
@@ -239,6 +250,14 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
     return finish(tuner, config, console, key_hps)
+
+
+def fixed_lines(config: RunConfig) -> list[str]:
+    """What the search holds at one value (--fix, and --quick's pins), so a reader knows what it did not explore."""
+    if not config.fixed:
+        return []
+    held = ", ".join(f"{k}={v}" for k, v in config.fixed.items())
+    return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if config.quick else "")]
 
 
 def resume_command(budget: str | None = None) -> str:

@@ -22,6 +22,12 @@ def get_space(name: str) -> ModuleType:
     return importlib.import_module(SPACES[name])
 
 
+def quick_fixed(name: str) -> dict:
+    """The hyperparameters `search.run --quick` holds for this space: its QUICK_FIX, else the recipe's."""
+    from spaces.recipe import QUICK_FIX
+    return dict(getattr(get_space(name), "QUICK_FIX", QUICK_FIX))
+
+
 def __getattr__(name):  # lazy: the registry's names must not import Keras (`--help` stays fast)
     if name == "SpaceOptions":
         from spaces.common import SpaceOptions
@@ -29,4 +35,4 @@ def __getattr__(name):  # lazy: the registry's names must not import Keras (`--h
     raise AttributeError(name)
 
 
-__all__ = ["SPACES", "SpaceOptions", "get_space"]
+__all__ = ["SPACES", "SpaceOptions", "get_space", "quick_fixed"]

@@ -143,6 +143,24 @@ def test_fixed_hyperparameters_hold_in_every_trial(workdir, tiny_demo, capsys):
     assert "--fix 'learning_rate': expected NAME=VALUE" in capsys.readouterr().err
 
 
+def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(workdir, tiny_demo, capsys):
+    from spaces.cnn import QUICK_FIX
+    args = search_args(tiny_demo, "quick", "--space", "cnn", "--tuner", "random", "--quick", "--max-trials", 2,
+                       "--max-epochs", 1, "--fix", "filters=16", "--precision", "auto")
+    assert main(args) == 0
+    rows = leaderboard.read_csv(workdir / "tuner_runs" / "quick")
+    assert len(rows) == 2
+    for r in rows:
+        assert (r["optimizer"], r["lr_schedule"], r["filters"], r["convs_per_block"]) == ("adam", "plateau", "16", "2")
+        assert float(r["mixup"]) == 0.0 and float(r["label_smoothing"]) == 0.0
+    config = json.loads((workdir / "tuner_runs" / "quick" / "config.json").read_text())
+    assert config["fixed"] == {**QUICK_FIX, "filters": 16} and QUICK_FIX["filters"] == 32  # --fix wins
+    assert "held at one value: optimizer=adam, lr_schedule=plateau" in capsys.readouterr().out
+    # --precision auto timed the held point (16 filters), not the space's default, and keyed it so
+    cache = json.loads((workdir / "tuner_runs" / ".precision_cache.json").read_text())
+    assert [k for k in cache if k.startswith("cnn|") and '"filters": 16' in k]
+
+
 def test_resume_keeps_the_searchs_settings_unless_given_again(workdir, tiny_demo):
     first = search_args(tiny_demo, "keep", "--space", "baseline", "--tuner", "random", "--max-trials", 1,
                         "--max-epochs", 2, "--patience", 7)
