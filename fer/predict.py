@@ -84,12 +84,13 @@ def step(bar, description: str, total: int):
 
 def classify(model, faces: np.ndarray, tta: str, batch_size: int, advance=lambda n=1: None) -> np.ndarray:
     """(N, 7) probabilities of (N, 48, 48, 1) uint8 faces, `batch_size` faces per model call."""
-    from fer.tta import model_crop_size, predict_tta
+    from fer.tta import predict_tta, tta_parts
     probs = np.zeros((len(faces), NUM_CLASSES), dtype="float32")
-    crop = model_crop_size(model)
+    parts = tta_parts(model)  # the model, or an ensemble's members when their crops differ
     for start in range(0, len(faces), batch_size):
         chunk = np.ascontiguousarray(faces[start:start + batch_size])
-        probs[start:start + len(chunk)] = predict_tta(model.predict_on_batch, chunk, tta, model_crop=crop)
+        probs[start:start + len(chunk)] = np.mean([predict_tta(predict, chunk, tta, model_crop=crop)
+                                                   for predict, crop in parts], axis=0)
         advance(len(chunk))
     return probs
 

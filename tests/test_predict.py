@@ -160,3 +160,29 @@ def test_run_means_the_reports_best_winner(model_file, tmp_path, monkeypatch):
     (tmp_path / "models" / "proj" / "rank2-trial02.keras").unlink()
     with pytest.raises(UserError, match="rank2-trial02.keras: the best model of .* is missing"):
         best_model_path(tmp_path / "tuner_runs" / "s")
+
+
+def cropping_model(crop: int, seed: int, name: str) -> keras.Model:
+    """A tiny inference model that cuts its own centre window, as a crop_size winner's does."""
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    x = keras.layers.CenterCrop(crop, crop)(keras.layers.Rescaling(1 / 255.0)(inputs))
+    x = keras.layers.Dense(7, kernel_initializer=keras.initializers.RandomNormal(stddev=0.3, seed=seed))(
+        keras.layers.Flatten()(x))
+    return keras.Model(inputs, keras.layers.Softmax()(x), name=name)
+
+
+def test_ten_crop_of_an_ensemble_gives_each_member_windows_of_its_own_crop():
+    from fer.tta import predict_tta
+    members = [cropping_model(44, 1, "m44"), cropping_model(40, 2, "m40")]
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    ensemble = keras.Model(inputs, keras.layers.Average(name="predictions")([m(inputs) for m in members]))
+    faces = np.random.default_rng(0).integers(0, 256, size=(6, *IMAGE_SHAPE), dtype=np.uint8)
+    got = predict_cli.classify(ensemble, faces, "ten-crop", batch_size=4)
+    expected = np.mean([predict_tta(m.predict_on_batch, faces, "ten-crop", model_crop=c)
+                        for m, c in zip(members, (44, 40))], axis=0)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    first_members_crop = predict_tta(ensemble.predict_on_batch, faces, "ten-crop", model_crop=44)
+    assert np.abs(got - first_members_crop).max() > 1e-3  # what one set of 44-px windows gave before
+    same = keras.Model(inputs, keras.layers.Average()([m(inputs) for m in [members[0], cropping_model(44, 3, "b")]]))
+    np.testing.assert_allclose(predict_cli.classify(same, faces, "ten-crop", batch_size=4),  # one call per view
+                               predict_tta(same.predict_on_batch, faces, "ten-crop", model_crop=44), atol=1e-5)
