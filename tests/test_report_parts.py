@@ -56,6 +56,19 @@ def test_gradcam_maps_are_input_sized_and_normalised():
     assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.5  # each map is scaled to its peak
 
 
+def test_gradcam_of_a_cropping_model_covers_the_window_it_sees():
+    keras.utils.set_random_seed(0)
+    hp = kt.HyperParameters()
+    for name, value in (("conv_blocks", 2), ("crop_size", 40)):
+        hp.Fixed(name, value)
+    model = get_space("cnn").build(hp, SpaceOptions(weights=None))
+    x = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    maps = gradcam(model, x, model.predict(x, verbose=0).argmax(axis=1), crop=40)
+    assert maps.shape == (3, 48, 48)
+    assert not maps[:, :4].any() and not maps[:, -4:].any() and not maps[:, :, :4].any() and not maps[:, :, -4:].any()
+    assert maps[:, 4:44, 4:44].max() > 0.9  # the maps lie in the centre 40-px window the model sees
+
+
 def test_gradcam_on_mobilenet_explains_the_backbones_last_feature_map_even_when_frozen():
     """The outer model's last spatial map is the input rescaling, upstream of every weight; Grad-CAM
     must look inside the backbone, and take its gradient even with every backbone layer frozen."""
@@ -76,3 +89,18 @@ def test_gradcam_on_mobilenet_explains_the_backbones_last_feature_map_even_when_
     maps = gradcam(model, x, np.array([0, 1, 2, 3]))
     assert maps.shape == (4, 48, 48) and np.isfinite(maps).all()
     assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.5
+
+
+def test_a_trial_of_an_earlier_space_is_named_with_what_no_longer_fits():
+    from search.report.compat import stale_values
+    declared = kt.HyperParameters()
+    get_space("cnn").build(declared, SpaceOptions(weights=None))
+    assert stale_values(declared, dict(declared.values)) == []  # today's defaults fit
+    sgd = {**declared.values, "optimizer": "sgd", "sgd_learning_rate": 0.01}
+    sgd.pop("learning_rate")
+    assert stale_values(declared, sgd) == []
+    old = stale_values(declared, {"optimizer": "rmsprop", "learning_rate": 0.005, "filters": 32})
+    assert old[0] == "optimizer=rmsprop is not among ['adam', 'adamw', 'sgd']"
+    assert "learning_rate is used only with optimizer in ['adam', 'adamw'], the trial has optimizer=rmsprop" in old
+    assert stale_values(declared, {"optimizer": "sgd", "learning_rate": 0.01}) == [
+        "learning_rate is used only with optimizer in ['adam', 'adamw'], the trial has optimizer=sgd"]

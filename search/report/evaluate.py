@@ -31,13 +31,13 @@ def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = 
     return out
 
 
-def gradcam_maps(model, x, y, seed: int) -> dict:
+def gradcam_maps(model, x, y, seed: int, crop: int | None = None) -> dict:
     """Grad-CAM of a few test faces per class: {"index", "maps", "layer"}, or {"reason"} why there are
-    none. Whatever goes wrong costs this figure only, never the report."""
+    none; `crop` as in `evaluate`. Whatever goes wrong costs this figure only, never the report."""
     from search.report.gradcam import feature_path, gradcam
     index = sample_per_class(y, GRADCAM_PER_CLASS, seed)
     try:
         pred = model.predict(x[index], verbose=0).argmax(axis=1)
-        return {"index": index, "maps": gradcam(model, x[index], pred), "layer": "/".join(feature_path(model))}
+        return {"index": index, "maps": gradcam(model, x[index], pred, crop), "layer": "/".join(feature_path(model))}
     except Exception as e:  # noqa: BLE001 - see the docstring
         return {"reason": f"Grad-CAM failed: {type(e).__name__}: {e}"}

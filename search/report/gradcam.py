@@ -95,16 +95,22 @@ def _gradients(features, head, x, classes):
     raise NotImplementedError(f"Grad-CAM is implemented for the tensorflow and torch backends, not {backend}")
 
 
-def gradcam(model: keras.Model, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Heat maps in [0, 1] at the input's height and width, one per image, for the given classes."""
+def gradcam(model: keras.Model, x: np.ndarray, classes: np.ndarray, crop: int | None = None) -> np.ndarray:
+    """Heat maps in [0, 1] at the input's height and width, one per image, for the given classes.
+
+    crop: the centre window a model that trained on random crops sees at inference; its maps cover
+    that window, where they are placed (what lies outside it, the model never saw: 0)."""
     features, head = split_at(model, feature_path(model))
     fmap, grads = _gradients(features, head, x, np.asarray(classes, dtype="int32"))
     fmap, grads = fmap.astype("float32"), grads.astype("float32")
     weights = grads.mean(axis=(1, 2), keepdims=True)
     cams = np.maximum((weights * fmap).sum(axis=-1), 0.0)
     out = np.zeros(x.shape[:3], dtype="float32")
+    height, width = (crop, crop) if crop else x.shape[1:3]
+    top, left = (x.shape[1] - height) // 2, (x.shape[2] - width) // 2
     for i, cam in enumerate(cams):
         peak = cam.max()
         cam = cam / peak if peak > 0 else cam
-        out[i] = np.asarray(Image.fromarray(cam).resize((x.shape[2], x.shape[1]), Image.BILINEAR))
+        out[i, top:top + height, left:left + width] = np.asarray(Image.fromarray(cam).resize((width, height),
+                                                                                              Image.BILINEAR))
     return np.clip(out, 0.0, 1.0)

@@ -22,10 +22,12 @@ def report_run(run: str, args, console) -> dict:
     import numpy as np
 
     from search.project import open_search_data, retraining_precision
+    from search.report.compat import check_trials_fit_space
     from search.report.twins import scores_without_twins, twin_mask, twins_sentence
     from search.report.winners import completed_trials
 
     config, rows, done = completed_trials(run, args.top)
+    check_trials_fit_space(config, done[:args.top])
     ds = open_search_data(config, args.data, "pass --data with the folder the search used")
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
     twins = twin_mask(data)
@@ -62,13 +64,13 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
                                 epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch,
                                 budget=budget.share(len(best) - rank + 1) if budget else None)
-        result = evaluate(model, data, config.batch_size, args.tta, trained_crop(winner.hyperparameters, data),
-                          held_out_val=args.train_on == "train")
+        crop = trained_crop(winner.hyperparameters, data)
+        result = evaluate(model, data, config.batch_size, args.tta, crop, held_out_val=args.train_on == "train")
         entry = {**asdict(winner), "val": result["val"], "test": result["test"], "inference_ms": result["inference_ms"]}
         if args.tta:
             entry["test_tta"] = result["test_tta"]
         keep_probs(probs, winner.name, result)
-        cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed)
+        cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed, crop)
         entry["gradcam_layer"] = cams[winner.name].get("layer")  # the feature map Grad-CAM explained
         models.append(entry)
         results.append(result)
