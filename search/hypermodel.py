@@ -44,14 +44,15 @@ class BudgetStop(keras.callbacks.Callback):
             self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
 
 
-def training_callbacks(monitor: str, mode: str, patience: int, values: dict) -> list:
+def training_callbacks(monitor: str, mode: str, patience: int, values: dict, budget=None) -> list:
     """The trial's learning-rate schedule (`values["lr_schedule"]`), and under "plateau" early
     stopping on the validation split (the test split is never seen). A cosine schedule runs to
-    its end: stopping it early would cut the decay that makes its last epochs its best."""
+    its end: stopping it early would cut the decay that makes its last epochs its best (under a
+    time `budget`, its end is the last epoch that fits)."""
     schedule = values.get("lr_schedule", "plateau")
     stop = [] if schedule == "cosine" else [
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)]
-    return [NanGuard(), *stop, *lr_callbacks(schedule, monitor, mode, patience)]
+    return [NanGuard(), *stop, *lr_callbacks(schedule, monitor, mode, patience, budget)]
 
 
 def search_callbacks(config: RunConfig) -> list:
@@ -95,13 +96,15 @@ class FerHyperModel(kt.HyperModel):
         self.batch_size = config.batch_size
         self.objective, self.direction, self.patience = config.objective, config.direction, config.patience
         self.seed = config.seed
+        self.budget = None  # the search's TimeBudget, set by the tuner (`setup_reporting`)
 
     def build(self, hp):
         return self.space.build(hp, self.options)
 
     def fit(self, hp, model, x, y, validation_data=None, callbacks=None, **kwargs):
         kwargs.setdefault("verbose", 0)  # the leaderboard draws progress; Keras bars would garble it
-        cbs = training_callbacks(self.objective, self.direction, self.patience, hp.values) + list(callbacks or [])
+        cbs = training_callbacks(self.objective, self.direction, self.patience, hp.values, self.budget)
+        cbs += list(callbacks or [])
         data = fit_inputs(hp.values, x, y, kwargs.pop("batch_size", self.batch_size),
                           class_weights(hp.get("class_weight"), y), self.options.num_classes, self.seed)
         return model.fit(**data, validation_data=validation_data, callbacks=cbs, **kwargs)

@@ -81,4 +81,4 @@ def describe_hyperband(oracle, max_trials: int | None) -> list[str]:
 def describe_trials(max_trials: int, max_epochs: int) -> list[str]:
     """The plan of a random or Bayesian search: trials times epochs at most (early stopping ends many sooner)."""
     return [f"plan: {max_trials} trials of up to {max_epochs} epochs: at most {max_trials * max_epochs} "
-            "epochs of training (early stopping ends many trials sooner)"]
+            "epochs of training (early stopping ends many plateau-schedule trials sooner; cosine ones run their epochs)"]

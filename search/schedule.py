@@ -4,12 +4,15 @@ Both depend on what is known only when training starts (the steps per epoch, the
 this fit), so they live here rather than in a space's `build(hp)`, which declares them
 (`spaces.recipe`). The schedule runs over the epochs of each fit: a Hyperband round of 2
 epochs gets a whole warm-up-and-cosine, and `search.report --epochs 60` stretches the same
-schedule over 60. (Under `--time-budget` a fit stopped early ends before its decay does.)
+schedule over 60. Under `--time-budget` the cosine is re-planned at each epoch's end to end
+with the epochs that still fit at the pace so far, so a fit the budget cuts short still decays.
 """
 import math
 
 import keras
 import numpy as np
+
+from search import budget as time_budget
 
 WARMUP_FRACTION = 0.1  # of a fit's steps, at most one epoch: a linear ramp from near zero
 
@@ -22,12 +25,12 @@ class WarmupCosine(keras.callbacks.Callback):
     (a Hyperband continuation from epoch 2 to 6: its model is rebuilt with a fresh optimizer)
     gets a whole warm-up and decay over its own 4 epochs."""
 
-    def __init__(self, schedule: str):
+    def __init__(self, schedule: str, budget=None):
         super().__init__()
-        self.schedule = schedule
+        self.schedule, self.budget = schedule, budget  # budget: a search.budget.TimeBudget, or None
         self.base = 0.0
         self.steps = self.total = self.warmup = self.local = 0
-        self.first_epoch = None
+        self.first_epoch, self.epoch_began = None, 0.0
 
     def on_train_begin(self, logs=None):
         self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -39,6 +42,7 @@ class WarmupCosine(keras.callbacks.Callback):
             self.first_epoch = epoch
             self.total = self.steps * max(1, int(self.params.get("epochs") or 1) - epoch)
             self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
+        self.epoch_began = time_budget.now()
 
     def rate(self, step: int) -> float | None:
         """The rate for this fit's step; None: leave the optimizer's as it is."""
@@ -51,6 +55,16 @@ class WarmupCosine(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:  # in the history, as ReduceLROnPlateau logs it, whatever the schedule
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        if self.budget is not None and self.schedule == "cosine":
+            self.fit_budget(epoch, time_budget.now() - self.epoch_began)
+
+    def fit_budget(self, epoch: int, seconds: float) -> None:
+        """End the cosine with the last epoch that fits in the budget at this epoch's pace (as the
+        budget's stop decides: another epoch runs only when it fits), never later than planned.
+        The rate then drops to where the shorter decay would be: the jump is the price of ending
+        low rather than being cut at a high rate."""
+        fit = int(max(0.0, self.budget.left()) // seconds) if seconds > 0 else 0
+        self.total = min(self.total, max(self.local, self.steps * (epoch + 1 - self.first_epoch + fit)))
 
     def on_train_batch_begin(self, batch, logs=None):
         value = self.rate(self.local)
@@ -59,11 +73,12 @@ class WarmupCosine(keras.callbacks.Callback):
             self.model.optimizer.learning_rate = value
 
 
-def lr_callbacks(schedule: str, monitor: str, mode: str, patience: int) -> list:
+def lr_callbacks(schedule: str, monitor: str, mode: str, patience: int, budget=None) -> list:
     """The schedule's callbacks: warm-up always; plateau halves the rate when `monitor` stalls
-    for half the early-stopping patience, cosine decays it over the fit."""
+    for half the early-stopping patience, cosine decays it over the fit (or what of it fits in
+    `budget`)."""
     if schedule == "cosine":
-        return [WarmupCosine("cosine")]
+        return [WarmupCosine("cosine", budget)]
     return [WarmupCosine("plateau"),
             keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
                                               patience=max(1, patience // 2), min_lr=1e-6)]

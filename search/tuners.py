@@ -41,6 +41,8 @@ class ReportingMixin:
         self.trial_start, self.epochs_run = time.perf_counter(), 0
         self.memory_mark = tf_memory.mark()
         self.budget, self.cut_by_budget, self.paced = budget, False, False
+        if hasattr(self.hypermodel, "budget"):  # a cosine trial ends its decay with what fits
+            self.hypermodel.budget = budget
         self.epoch_began, self.fastest_epoch = 0.0, None  # on the budget's clock
 
     def pre_create_trial(self):
@@ -65,7 +67,7 @@ class ReportingMixin:
         self.paced = True
         total = self.planned_epochs()
         text = (f"first epoch took {seconds:.0f} s: the plan's {total} epochs would take ~{fmt_seconds(seconds * total)} "
-                "at this pace (models differ; early stopping ends many trials sooner)")
+                "at this pace (models differ; early stopping ends many plateau-schedule trials sooner)")
         if self.budget is not None:
             text += f"; time budget left {fmt_seconds(max(0.0, self.budget.left()))}"
         self.console.line(text)

@@ -12,11 +12,13 @@ from spaces.augment import RandomCropWindow, RandomErasing
 from spaces.recipe import SmoothedCrossentropy, label_accuracy
 
 
-def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epoch: int = 0) -> list:
-    """The learning rate WarmupCosine sets at each step of a fit of `epochs` x `steps`."""
+def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epoch: int = 0, budget=None,
+          clock=None) -> list:
+    """The learning rate WarmupCosine sets at each step of a fit of `epochs` x `steps`; with a
+    `budget`, `clock` (a one-item list, the budget's now) moves 10 s per epoch."""
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(base), loss="mse")
-    callback = WarmupCosine(schedule)
+    callback = WarmupCosine(schedule, budget)
     callback.set_model(model)
     callback.set_params({"epochs": epochs, "steps": steps})
     callback.on_train_begin()
@@ -26,7 +28,23 @@ def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epo
         for batch in range(steps):
             callback.on_train_batch_begin(batch)
             seen.append(float(ops.convert_to_numpy(model.optimizer.learning_rate)))
+        if clock is not None:
+            clock[0] += 10.0
+        callback.on_epoch_end(epoch, {})
     return seen
+
+
+def test_a_cosine_under_a_time_budget_decays_within_the_epochs_that_fit(monkeypatch):
+    from search import budget as time_budget
+    clock = [1000.0]
+    monkeypatch.setattr(time_budget, "now", lambda: clock[0])
+    budget = time_budget.TimeBudget.starting_now(45.0)  # 10 s epochs: 4 fit of the 10 planned
+    got = rates("cosine", 10, steps=50, budget=budget, clock=clock)
+    assert got[:50] == pytest.approx(rates("cosine", 10, steps=50)[:50])  # the first epoch as planned
+    assert got[4 * 50 - 1] < 1e-3 * 0.1  # the decay ends with the 4th epoch, where the budget stops the fit
+    assert np.all(np.diff(got[49:4 * 50]) <= 1e-9)
+    assert rates("cosine", 10, steps=50, budget=time_budget.TimeBudget.starting_now(1e6), clock=clock) == \
+        pytest.approx(rates("cosine", 10, steps=50))  # a budget that holds the whole fit changes nothing
 
 
 @pytest.mark.parametrize("epochs", [2, 20])

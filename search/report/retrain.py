@@ -99,14 +99,14 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
     return inference
 
 
-def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path, values: dict) -> list:
+def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path, values: dict, budget=None) -> list:
     """The search's callbacks around fit, with the trial's schedule over the epochs given. On
     train: early stopping (plateau) and LR decay on validation, and a checkpoint of the best epoch.
     On train+val nothing is held out: the epochs are fixed, and a plateau schedule watches the
     training loss rather than none."""
     if train_on == "train+val":
-        return [NanGuard(), *lr_callbacks(values.get("lr_schedule", "plateau"), "loss", "min", config.patience)]
-    return training_callbacks(config.objective, config.direction, config.patience, values) + [
+        return [NanGuard(), *lr_callbacks(values.get("lr_schedule", "plateau"), "loss", "min", config.patience, budget)]
+    return training_callbacks(config.objective, config.direction, config.patience, values, budget) + [
         keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
                                         save_best_only=True, save_weights_only=True)]
 
@@ -128,7 +128,8 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     name = f"rank{rank}-trial{trial_id}"
     models_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
-    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint, values)
+    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint,
+                                                                                    values, budget)
     if train_on == "train+val":
         x, y = np.concatenate([x, xv]), np.concatenate([y, yv])
         epochs = epochs or best_step + 1
