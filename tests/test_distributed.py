@@ -162,3 +162,14 @@ def test_the_chief_holds_every_worker_to_the_time_budget(workdir, tiny_demo):
         info = json.loads((project / f"trial_{r['trial_id']}" / "fer_trial.json").read_text())
         assert info["ended"] - info["seconds"] <= deadline + 0.5
     assert wall < 20 + 90  # the deadline, plus start-up and one running trial at most
+
+
+def test_conditions_cross_the_wire_without_keras_tuners_stray_print(capsys):
+    from keras_tuner.src.engine import conditions
+
+    from search.distributed import quiet_protos
+    quiet_protos.install()
+    for values in (["adam", "adamw"], [True], [2, 3], [0.5]):
+        parent = conditions.Parent("optimizer", values)
+        assert conditions.Parent.from_proto(parent.to_proto()) == parent
+    assert capsys.readouterr().out == ""

@@ -57,6 +57,8 @@ def use_chief(host: str, port: int, tuner_id: str) -> None:
 def as_chief(host: str, port: int):
     """Build the chief's tuner under keras-tuner's chief settings, then put the environment back:
     the chief serves its oracle itself, and later searches in the same process stay local."""
+    from search.distributed import quiet_protos
+    quiet_protos.install()
     saved = {k: os.environ.get(k) for k in (ENV_ID, ENV_IP, ENV_PORT)}
     use_chief(host, port, CHIEF_ID)
     try:

@@ -39,8 +39,10 @@ def worker_argv(args) -> list[str]:
 
 def run_worker(args) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
+    from search.distributed import quiet_protos
     from search.distributed.chief import parse_address, use_chief, wait_for_chief
     from search.distributed.workers import die_with_parent, limit_threads
+    quiet_protos.install()
     die_with_parent()
     host, port = parse_address(args.chief, "--chief")
     if args.threads:
