@@ -18,11 +18,12 @@ bench/gpu_recipe.sh passes --batch-size 128 (a run flag, not a hyperparameter): 
     python bench/bench_random_points.py --data data/fer2013 --spaces cnn resnet --max-trials 12 \
         --parallel 4 --batch-size 128 --time-budget 100s --out random_points.csv
 
-On a 2-core CPU a round of the whole train split takes 10-15 minutes per trial; --train-sample 4000
-searches a stratified sample instead (fewer steps per round: a harder test, not an easier one):
+On a 2-core CPU a round of the whole train split takes 10-15 minutes per trial (and a random cnn
+point trains at 12-35 img/s); --train-sample and --val-sample search stratified samples instead
+(fewer steps per round: a harder test, not an easier one):
 
-    python bench/bench_random_points.py --data data/fer2013 --spaces cnn resnet --max-trials 10 \
-        --train-sample 4000 --out bench/results/random_points_cpu.csv
+    python bench/bench_random_points.py --data data/fer2013 --spaces cnn --max-trials 10 \
+        --train-sample 4000 --val-sample 1000 --precision float32 --out bench/results/random_points_cpu.csv
 """
 import argparse
 import csv
@@ -47,35 +48,38 @@ def majority_rate(data: str) -> float:
     return float(np.bincount(y).max() / len(y))
 
 
-def sampled_data(data: str, n_train: int, seed: int) -> str:
-    """A prepared folder holding a stratified sample of n_train training faces and the same
-    validation and test splits (tuner_runs/rp-data/): the first round of a search on a 2-core CPU
-    then takes minutes. Fewer faces mean fewer steps in the round, so a point that leaves the
-    majority class here would leave it on the whole split too; not the other way round."""
+def stratified(y: np.ndarray, n: int, rng) -> np.ndarray:
+    """Sorted indices of about n items of y with y's class proportions."""
+    return np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:round(n * np.mean(y == c))]
+                                   for c in np.unique(y)]))
+
+
+def sampled_data(data: str, sizes: dict, seed: int) -> str:
+    """A prepared folder holding stratified samples of the splits named in `sizes` ({"train": 4000,
+    "val": 1000}) and the rest whole (tuner_runs/rp-data/): the first round of a search on a 2-core
+    CPU then takes minutes. Fewer training faces mean fewer steps in the round, so a point that
+    leaves the majority class here would leave it on the whole split too; not the other way round.
+    The validation sample keeps the split's class proportions, hence its majority rate."""
     import json
-    import shutil
 
     from fer.cache import sha256_file
     from fer.dataset import Dataset
-    ds = Dataset.open(data)
-    x, y = ds.split("train")
-    rng = np.random.default_rng(seed)
-    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:round(n_train * np.mean(y == c))]
-                                   for c in range(len(ds.class_names))]))
-    out = RUNS / "rp-data" / f"train{len(keep)}-seed{seed}"
-    out.mkdir(parents=True, exist_ok=True)
+    ds, rng = Dataset.open(data), np.random.default_rng(seed)
     meta = json.loads((Path(data) / "meta.json").read_text())
-    np.save(out / "x_train.npy", np.asarray(x[keep]))
-    np.save(out / "y_train.npy", np.asarray(y[keep]))
-    for split in ("val", "test"):
-        for kind in ("x", "y"):
-            shutil.copyfile(Path(data) / f"{kind}_{split}.npy", out / f"{kind}_{split}.npy")
-    meta["sha256"] = {**meta["sha256"], **{f: sha256_file(out / f) for f in ("x_train.npy", "y_train.npy")}}
-    meta["counts"] = {**meta["counts"], "train": int(len(keep))}
-    meta["sampled"] = {"from": str(Path(data).resolve()), "train": int(len(keep)), "seed": seed,
-                       "by": "bench/bench_random_points.py --train-sample"}
+    out = RUNS / "rp-data" / ("-".join(f"{s}{n}" for s, n in sizes.items() if n) + f"-seed{seed}")
+    out.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "val", "test"):
+        x, y = ds.split(split)
+        keep = stratified(np.asarray(y), sizes[split], rng) if sizes.get(split) else np.arange(len(y))
+        np.save(out / f"x_{split}.npy", np.asarray(x[keep]))
+        np.save(out / f"y_{split}.npy", np.asarray(y[keep]))
+        meta["counts"][split] = int(len(keep))
+        meta.get("split", {}).pop("counts", None)  # per class: the sample's are its own
+    meta["sha256"] = {f.name: sha256_file(f) for f in sorted(out.glob("*.npy"))}
+    meta["sampled"] = {"from": str(Path(data).resolve()), **meta["counts"], "seed": seed,
+                       "by": "bench/bench_random_points.py --train-sample/--val-sample"}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"data: {len(keep)} training faces sampled by class from {data} (validation split whole) -> {out}")
+    print(f"data: a stratified sample of {data}: {meta['counts']} faces -> {out}")
     return str(out)
 
 
@@ -133,14 +137,15 @@ def main() -> None:
     p.add_argument("--grace", type=float, default=60.0, help="seconds after the budget: start-up, the last epoch")
     p.add_argument("--train-sample", type=int, default=None,
                    help="search a stratified sample of this many training faces (a 2-core CPU's budget)")
+    p.add_argument("--val-sample", type=int, default=None, help="and validate on this many")
     p.add_argument("--margin", type=float, default=0.01, help="above the majority rate still counted as majority")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write every trial's row to this CSV")
     a, extra = p.parse_known_args()  # anything else goes to search.run as is (e.g. --precision float32)
     extra = [x for x in extra if x != "--"]
     a.data = a.data if a.data == "demo" else str(Path(a.data).resolve())  # the searches run in ROOT
-    if a.train_sample:
-        a.data = sampled_data(a.data, a.train_sample, a.seed)
+    if (a.train_sample or a.val_sample) and a.data != "demo":
+        a.data = sampled_data(a.data, {"train": a.train_sample, "val": a.val_sample}, a.seed)
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (a.parallel * len(a.spaces)))))
     per = -(-a.max_trials // a.parallel)

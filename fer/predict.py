@@ -86,7 +86,7 @@ def classify(model, faces: np.ndarray, tta: str, batch_size: int, advance=lambda
     """(N, 7) probabilities of (N, 48, 48, 1) uint8 faces, `batch_size` faces per model call."""
     from fer.tta import predict_tta, tta_parts
     probs = np.zeros((len(faces), NUM_CLASSES), dtype="float32")
-    parts = tta_parts(model)  # the model, or an ensemble's members when their crops differ
+    parts = tta_parts(model, tta)  # the model, or for ten-crop an ensemble's members when their crops differ
     for start in range(0, len(faces), batch_size):
         chunk = np.ascontiguousarray(faces[start:start + batch_size])
         probs[start:start + len(chunk)] = np.mean([predict_tta(predict, chunk, tta, model_crop=crop)

@@ -87,12 +87,13 @@ def model_crop_size(model) -> int | None:
     return None
 
 
-def tta_parts(model) -> list[tuple]:
-    """[(predict, model_crop)] to average: the model itself, or, for an ensemble (an `Average` of
-    member models, as search.report saves it) whose members cut windows of different sizes, each
-    member with its own window: one set of padded views cannot fit two centre crops."""
+def tta_parts(model, mode: str = "ten-crop") -> list[tuple]:
+    """[(predict, model_crop)] to average: the model itself, or, for ten-crop of an ensemble (an
+    `Average` of member models, as search.report saves it) whose members cut windows of different
+    sizes, each member with its own window: one set of padded views cannot fit two centre crops."""
     members = [layer for layer in model.layers if hasattr(layer, "layers")]
-    if type(model.layers[-1]).__name__ == "Average" and len({model_crop_size(m) for m in members}) > 1:
+    if mode == "ten-crop" and type(model.layers[-1]).__name__ == "Average" and len(
+            {model_crop_size(m) for m in members}) > 1:
         return [(m.predict_on_batch, model_crop_size(m)) for m in members]
     return [(model.predict_on_batch, model_crop_size(model))]
 

@@ -100,11 +100,9 @@ def estimate_epoch_seconds(config, n_train: int) -> float:
 
     from search.hypermodel import space_options
     from search.precision import time_steps
-    from search.tuners import fixed_hyperparameters
-    from spaces import get_space
+    from search.tuners import fixed_point_builder
     policy = config.resolved["precision"]["policy"]
-    space = get_space(config.space)
-    per_step = time_steps(lambda hp: space.build(fixed_hyperparameters(config) or hp, space_options(config)), policy,
+    per_step = time_steps(fixed_point_builder(config, space_options(config)), policy,
                           space_options(config).input_shape, batch=config.batch_size, warmup=1, steps=2)
     keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
     return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass

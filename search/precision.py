@@ -63,7 +63,7 @@ def time_steps(build, policy: str, input_shape, batch: int = 32, warmup: int = 2
 
 def choose(requested: str, space: str, build, input_shape, cache_dir, fixed: dict | None = None) -> dict:
     """The policy to use and why: {"policy", "how", "seconds_per_step"?}. `fixed` (--fix) is part of
-    the cache key: a space pinned to another model (e.g. 4 blocks of 512) is timed as that model."""
+    the cache key: a space pinned to another model (--fix conv_blocks=4 --fix filters=64) is timed as that model."""
     if requested != "auto":
         return {"policy": requested, "how": "requested"}
     if has_cuda_gpu():

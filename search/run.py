@@ -135,6 +135,10 @@ def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
                 raise UserError(f"--resume: {config.project_dir} was a --{key} {getattr(old, key)} search, "
                                 f"not {getattr(config, key)}")
         inherit_settings(config, old, given)
+        if config.fixed != old.fixed:  # keras-tuner reloads the oracle's space: a new --fix would not reach it
+            raise UserError(f"--resume: {config.project_dir} holds {old.fixed or 'nothing'} at one value, not "
+                            f"{config.fixed or 'nothing'}; continue without --fix, or start a new search "
+                            "(--overwrite or another --project)")
         return False
     return True
 
@@ -167,13 +171,11 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
     from search import tf_memory
     from search.hypermodel import space_options
     from search.precision import choose
-    from search.tuners import fixed_hyperparameters
-    from spaces import SpaceOptions, get_space
+    from search.tuners import fixed_point_builder
+    from spaces import SpaceOptions
     from spaces.mobilenet import weights_label
 
-    space = get_space(config.space)
-    precision = choose(config.precision, config.space,  # timed at the --fix'ed point, if any
-                       lambda hp: space.build(fixed_hyperparameters(config) or hp, SpaceOptions(weights=None)),
+    precision = choose(config.precision, config.space, fixed_point_builder(config, SpaceOptions(weights=None)),
                        space_options(config).input_shape, config.runs_dir, fixed=config.fixed)
     keras.mixed_precision.set_global_policy(precision["policy"])
     weights = weights_label(space_options(config).weights) if config.space == "mobilenet" else ""
@@ -257,7 +259,8 @@ def fixed_lines(config: RunConfig) -> list[str]:
     if not config.fixed:
         return []
     held = ", ".join(f"{k}={v}" for k, v in config.fixed.items())
-    return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if config.quick else "")]
+    quick = config.quick and not config.resume
+    return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if quick else "")]
 
 
 def resume_command(budget: str | None = None) -> str:

@@ -18,7 +18,8 @@ WARMUP_FRACTION = 0.1  # of a fit's steps, at most one epoch: a linear ramp from
 
 
 class WarmupCosine(keras.callbacks.Callback):
-    """A linear warm-up, then (for "cosine") a cosine decay to zero over the epochs of this fit.
+    """A linear warm-up, then (for "cosine") a cosine decay to zero over the epochs of this fit
+    (with a time `budget`: over those of them that fit, `fit_budget`).
 
     Under "plateau" only the warm-up is set here and ReduceLROnPlateau owns the rate after it.
     The base rate is the optimizer's at the start of the fit. A fit that starts at a later epoch
@@ -29,7 +30,7 @@ class WarmupCosine(keras.callbacks.Callback):
         super().__init__()
         self.schedule, self.budget = schedule, budget  # budget: a search.budget.TimeBudget, or None
         self.base = 0.0
-        self.steps = self.total = self.warmup = self.local = 0
+        self.steps = self.total = self.planned = self.warmup = self.local = 0
         self.first_epoch, self.epoch_began = None, 0.0
 
     def on_train_begin(self, logs=None):
@@ -40,7 +41,7 @@ class WarmupCosine(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.first_epoch is None:  # fit's initial_epoch: this fit trains epochs first..epochs-1
             self.first_epoch = epoch
-            self.total = self.steps * max(1, int(self.params.get("epochs") or 1) - epoch)
+            self.total = self.planned = self.steps * max(1, int(self.params.get("epochs") or 1) - epoch)
             self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
         self.epoch_began = time_budget.now()
 
@@ -61,10 +62,13 @@ class WarmupCosine(keras.callbacks.Callback):
     def fit_budget(self, epoch: int, seconds: float) -> None:
         """End the cosine with the last epoch that fits in the budget at this epoch's pace (as the
         budget's stop decides: another epoch runs only when it fits), never later than planned.
-        The rate then drops to where the shorter decay would be: the jump is the price of ending
-        low rather than being cut at a high rate."""
-        fit = int(max(0.0, self.budget.left()) // seconds) if seconds > 0 else 0
-        self.total = min(self.total, max(self.local, self.steps * (epoch + 1 - self.first_epoch + fit)))
+        Re-planned from the plan at every epoch, so a first epoch slowed by tracing shortens it only
+        until a faster one lengthens it again. The rate moves to where the re-planned decay is: the
+        jump is the price of ending low rather than being cut at a high rate."""
+        if seconds <= 0:
+            return  # no pace to go by (a clock that did not move)
+        fit = int(max(0.0, self.budget.left()) // seconds)
+        self.total = min(self.planned, max(self.local, self.steps * (epoch + 1 - self.first_epoch + fit)))
 
     def on_train_batch_begin(self, batch, logs=None):
         value = self.rate(self.local)

@@ -190,6 +190,14 @@ def fixed_hyperparameters(config: RunConfig) -> kt.HyperParameters | None:
     return hp
 
 
+def fixed_point_builder(config: RunConfig, options):
+    """build(hp) of the space's default model with the --fix'ed hyperparameters held: what a timing
+    before the search measures (precision, the budget's epoch estimate)."""
+    from spaces import get_space
+    space = get_space(config.space)
+    return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)
+
+
 def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
     """The configured keras-tuner tuner, seeded.
 

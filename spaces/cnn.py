@@ -18,7 +18,7 @@ from spaces.recipe import compile_with_recipe
 
 MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
-# --quick: the plain recipe and the width of the space before it reached 512 (32-64-128... per block)
+# --quick: the plain recipe, and the first block's width and convolutions held (32, 2 convs; depth still searched)
 QUICK_FIX = {**RECIPE_QUICK_FIX, "filters": 32, "convs_per_block": 2}
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.

@@ -7,7 +7,7 @@ depends on the budget: regularisation that helps over 300 epochs costs accuracy 
 choosing them is the search's job. The defaults are today's plain recipe (Adam, no decay,
 plateau, no smoothing, no mixup), so a search that pins nothing starts where it used to.
 
-The learning rate's range belongs to the optimizer: SGD needs rates tens of times Adam's, so
+The learning rate's range belongs to the optimizer: SGD needs rates several times Adam's (SGD_LR_FACTOR), so
 `sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd (a random
 point never pairs SGD with an Adam-sized rate, which left it at the majority class).
 The schedule itself (warm-up, cosine over the epochs of each fit) is a callback: the number of

@@ -26,6 +26,20 @@ if os.environ.get("PYTEST_XDIST_WORKER") and tf_memory.on_tensorflow():
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The tests that share the session's `reported` fixture (two searches and a report, the suite's
+    dearest setup) run in one worker process; every other module keeps to one worker too, so its
+    module-scoped fixtures are built once (pyproject: --dist loadgroup)."""
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", item.nodeid.split("::")[0])
+        group = "reported" if "reported" in getattr(item, "fixturenames", ()) else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+# A cnn small enough for tests of the harness (not of the space): 2 blocks of one 16-wide conv.
+SMALL_CNN = ("--fix", "conv_blocks=2", "--fix", "filters=16", "--fix", "convs_per_block=1")
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_CSV = SHARED_DATA / "fer2013_from_images.csv.gz"
 REAL_ZIP = SHARED_DATA / "fer2013_images.zip"
@@ -153,7 +167,7 @@ def reported(tmp_path_factory, tiny_demo):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
-                                        "--max-trials", 4, "--max-epochs", 1)) == 0
+                                        "--max-trials", 4, "--max-epochs", 1, *SMALL_CNN)) == 0
         assert run_cli.main(search_args(tiny_demo, "base", "--space", "baseline", "--tuner", "random",
                                         "--max-trials", 2, "--max-epochs", 1)) == 0
         assert report_cli.main(["--run", "tuner_runs/cnn", "--top", "2", "--epochs", "2", "--tta", "--plain"]) == 0

@@ -14,7 +14,7 @@ from search import run as run_cli
 from search.distributed.chief import free_port, parse_address
 from search.distributed.workers import WORKERS_FILE, worker_placement
 from fer.errors import UserError
-from tests.conftest import search_args
+from tests.conftest import SMALL_CNN, search_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def rows_of(project_dir: Path) -> list[dict]:
 
 
 def start_search(workdir, tiny_demo, project, *extra) -> subprocess.Popen:
-    args = search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", *extra)
+    args = search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", *SMALL_CNN, *extra)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -50,7 +50,7 @@ def ongoing(project_dir: Path) -> dict:
 
 def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_demo, capsys):
     args = search_args(tiny_demo, "dist", "--space", "cnn", "--tuner", "random", "--max-trials", 4,
-                       "--max-epochs", 1, "--workers", 2)
+                       "--max-epochs", 1, "--workers", 2, *SMALL_CNN)
     assert run_cli.main(args) == 0
     project = workdir / "tuner_runs" / "dist"
     rows = rows_of(project)
@@ -136,7 +136,7 @@ def test_addresses_and_placement():
 
 def test_recycled_worker_is_restarted_and_the_search_completes(workdir, tiny_demo):
     args = search_args(tiny_demo, "recycle", "--space", "cnn", "--tuner", "random", "--max-trials", 3,
-                       "--max-epochs", 1, "--workers", 1, "--recycle-after", 1)
+                       "--max-epochs", 1, "--workers", 1, "--recycle-after", 1, *SMALL_CNN)
     assert run_cli.main(args) == 0
     project = workdir / "tuner_runs" / "recycle"
     rows = rows_of(project)

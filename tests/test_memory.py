@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import search_args
+from conftest import SMALL_CNN, search_args
 from search import leaderboard, tf_memory
 from search.config import RunConfig
 from search.run import main
@@ -44,7 +44,7 @@ def test_release_frees_the_weights_tensorflow_keeps_after_fit():
 def test_a_search_leaves_no_trial_weights_behind(workdir, tiny_demo):
     before = tf_memory.custom_gradients()
     assert main(search_args(tiny_demo, "mem", "--space", "cnn", "--tuner", "random", "--max-trials", 3,
-                            "--max-epochs", 1)) == 0
+                            "--max-epochs", 1, *SMALL_CNN)) == 0
     assert tf_memory.custom_gradients() == before  # each trial's registrations were forgotten at its end
     info = leaderboard.load_info(workdir / "tuner_runs" / "mem")
     assert len(info) == 3 and all(i["rss_mb"] > 0 for i in info.values())

@@ -172,7 +172,7 @@ def cropping_model(crop: int, seed: int, name: str) -> keras.Model:
 
 
 def test_ten_crop_of_an_ensemble_gives_each_member_windows_of_its_own_crop():
-    from fer.tta import predict_tta
+    from fer.tta import predict_tta, tta_parts
     members = [cropping_model(44, 1, "m44"), cropping_model(40, 2, "m40")]
     inputs = keras.Input(IMAGE_SHAPE, name="image")
     ensemble = keras.Model(inputs, keras.layers.Average(name="predictions")([m(inputs) for m in members]))
@@ -184,5 +184,7 @@ def test_ten_crop_of_an_ensemble_gives_each_member_windows_of_its_own_crop():
     first_members_crop = predict_tta(ensemble.predict_on_batch, faces, "ten-crop", model_crop=44)
     assert np.abs(got - first_members_crop).max() > 1e-3  # what one set of 44-px windows gave before
     same = keras.Model(inputs, keras.layers.Average()([m(inputs) for m in [members[0], cropping_model(44, 3, "b")]]))
-    np.testing.assert_allclose(predict_cli.classify(same, faces, "ten-crop", batch_size=4),  # one call per view
+    np.testing.assert_allclose(predict_cli.classify(same, faces, "ten-crop", batch_size=4),
                                predict_tta(same.predict_on_batch, faces, "ten-crop", model_crop=44), atol=1e-5)
+    assert [len(tta_parts(m, mode)) for m, mode in ((ensemble, "ten-crop"), (ensemble, "flip"), (same, "ten-crop"))] == [
+        2, 1, 1]  # members apart only where their windows differ

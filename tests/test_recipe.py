@@ -13,9 +13,9 @@ from spaces.recipe import SmoothedCrossentropy, label_accuracy
 
 
 def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epoch: int = 0, budget=None,
-          clock=None) -> list:
+          clock=None, pace=lambda epoch: 10.0) -> list:
     """The learning rate WarmupCosine sets at each step of a fit of `epochs` x `steps`; with a
-    `budget`, `clock` (a one-item list, the budget's now) moves 10 s per epoch."""
+    `budget`, `clock` (a one-item list, the budget's now) moves pace(epoch) seconds per epoch."""
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(base), loss="mse")
     callback = WarmupCosine(schedule, budget)
@@ -29,7 +29,7 @@ def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epo
             callback.on_train_batch_begin(batch)
             seen.append(float(ops.convert_to_numpy(model.optimizer.learning_rate)))
         if clock is not None:
-            clock[0] += 10.0
+            clock[0] += pace(epoch)
         callback.on_epoch_end(epoch, {})
     return seen
 
@@ -45,6 +45,11 @@ def test_a_cosine_under_a_time_budget_decays_within_the_epochs_that_fit(monkeypa
     assert np.all(np.diff(got[49:4 * 50]) <= 1e-9)
     assert rates("cosine", 10, steps=50, budget=time_budget.TimeBudget.starting_now(1e6), clock=clock) == \
         pytest.approx(rates("cosine", 10, steps=50))  # a budget that holds the whole fit changes nothing
+    # a first epoch slowed by tracing (20 s, then 5 s each): 3 epochs seemed to fit, then 9 do
+    slow_start = rates("cosine", 10, steps=50, budget=time_budget.TimeBudget.starting_now(60.0), clock=clock,
+                       pace=lambda epoch: 20.0 if epoch == 0 else 5.0)
+    assert min(slow_start[3 * 50:8 * 50]) > 1e-3 * 0.1  # still learning after the third epoch
+    assert slow_start[9 * 50 - 1] < 1e-3 * 0.1  # and decayed by the ninth, where the budget ends the fit
 
 
 @pytest.mark.parametrize("epochs", [2, 20])

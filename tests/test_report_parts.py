@@ -104,3 +104,7 @@ def test_a_trial_of_an_earlier_space_is_named_with_what_no_longer_fits():
     assert "learning_rate is used only with optimizer in ['adam', 'adamw'], the trial has optimizer=rmsprop" in old
     assert stale_values(declared, {"optimizer": "sgd", "learning_rate": 0.01}) == [
         "learning_rate is used only with optimizer in ['adam', 'adamw'], the trial has optimizer=sgd"]
+    # what the search held with --fix is the trial's, wherever it lies (a rate beside another optimizer, a width off the list)
+    held = {"optimizer": "adam", "learning_rate": 3e-4, "weight_decay": 5e-4, "filters": 128}
+    assert stale_values(declared, held, held={"weight_decay", "filters"}) == []
+    assert len(stale_values(declared, held)) == 2

@@ -18,7 +18,8 @@ from tests.conftest import search_args, write_csv
 
 # Hyperparameters pinned where a space's random sample could be slow on 2 cores; the rest is sampled.
 CHEAP = {"cnn": {"conv_blocks": 2, "filters": 16, "convs_per_block": 1, "dense_units": 64},
-         "mobilenet": {"input_size": 48, "alpha": 0.35, "unfreeze_layers": 0}}
+         "mobilenet": {"input_size": 48, "alpha": 0.35, "unfreeze_layers": 0},
+         "resnet": {"blocks": "1-1-1", "width": 16}}
 TWINS = {"train": [0, 3, 6, 9], "val": [1, 4]}  # test image i is replaced by a copy of these, in order
 MODEL_FIGURES = ("confusion_norm_{}.png", "confusion_{}.png", "curves_{}.png", "samples_{}.png",
                  "misclassified_{}.png", "gradcam_{}.png")

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras_tuner as kt
 import pytest
 
-from conftest import search_args
+from conftest import SMALL_CNN, search_args
 from search import leaderboard
 from search.config import RunConfig
 from search.hypermodel import NanGuard
@@ -60,7 +60,7 @@ def test_each_tuner_completes_a_tiny_search(workdir, tiny_demo, capsys, tuner):
 def test_same_seed_same_hyperparameters(workdir, tiny_demo):
     def hps(project, seed):
         assert main(search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", "--max-trials", 3,
-                                "--max-epochs", 1, "--seed", seed)) == 0
+                                "--max-epochs", 1, "--seed", seed, *SMALL_CNN)) == 0
         return [t[2] for _, t in sorted(load_oracle_trials(workdir / "tuner_runs" / project).items())]
     a, b, c = hps("a", 7), hps("b", 7), hps("c", 8)
     assert a == b and a != c and len(a) == 3
@@ -98,7 +98,7 @@ def test_existing_project_needs_resume_or_overwrite(workdir, tiny_demo, capsys):
 
 def test_resume_after_kill_keeps_completed_trials(workdir, tiny_demo):
     args = search_args(tiny_demo, "k", "--space", "cnn", "--tuner", "random", "--max-trials", 4, "--max-epochs", 2,
-                       "--seed", 3)
+                       "--seed", 3, *SMALL_CNN)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,10 +143,13 @@ def test_fixed_hyperparameters_hold_in_every_trial(workdir, tiny_demo, capsys):
     assert "--fix 'learning_rate': expected NAME=VALUE" in capsys.readouterr().err
 
 
-def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(workdir, tiny_demo, capsys):
+def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(workdir, tiny_demo, capsys,
+                                                                                 monkeypatch):
+    from search import precision
     from spaces.cnn import QUICK_FIX
+    monkeypatch.setattr(precision, "has_cuda_gpu", lambda: False)  # the timing below is a CPU's
     args = search_args(tiny_demo, "quick", "--space", "cnn", "--tuner", "random", "--quick", "--max-trials", 2,
-                       "--max-epochs", 1, "--fix", "filters=16", "--precision", "auto")
+                       "--max-epochs", 1, "--fix", "filters=16", "--fix", "conv_blocks=2", "--precision", "auto")
     assert main(args) == 0
     rows = leaderboard.read_csv(workdir / "tuner_runs" / "quick")
     assert len(rows) == 2
@@ -154,11 +157,15 @@ def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(w
         assert (r["optimizer"], r["lr_schedule"], r["filters"], r["convs_per_block"]) == ("adam", "plateau", "16", "2")
         assert float(r["mixup"]) == 0.0 and float(r["label_smoothing"]) == 0.0
     config = json.loads((workdir / "tuner_runs" / "quick" / "config.json").read_text())
-    assert config["fixed"] == {**QUICK_FIX, "filters": 16} and QUICK_FIX["filters"] == 32  # --fix wins
+    assert config["fixed"] == {**QUICK_FIX, "filters": 16, "conv_blocks": 2} and QUICK_FIX["filters"] == 32  # --fix wins
     assert "held at one value: optimizer=adam, lr_schedule=plateau" in capsys.readouterr().out
     # --precision auto timed the held point (16 filters), not the space's default, and keyed it so
     cache = json.loads((workdir / "tuner_runs" / ".precision_cache.json").read_text())
     assert [k for k in cache if k.startswith("cnn|") and '"filters": 16' in k]
+    # a resumed search keeps what it held: keras-tuner reloads its space, so another --fix would not reach it
+    assert main(search_args(tiny_demo, "quick", "--space", "cnn", "--tuner", "random", "--resume",
+                            "--fix", "filters=32")) == 2
+    assert "--resume: " in capsys.readouterr().err
 
 
 def test_resume_keeps_the_searchs_settings_unless_given_again(workdir, tiny_demo):

@@ -11,13 +11,14 @@ import keras_tuner as kt
 from fer.errors import UserError
 
 
-def stale_values(declared: kt.HyperParameters, values: dict) -> list[str]:
-    """What in a trial's `values` the `declared` space cannot take as it is."""
+def stale_values(declared: kt.HyperParameters, values: dict, held: set = frozenset()) -> list[str]:
+    """What in a trial's `values` the `declared` space cannot take as it is; `held`: the names the
+    search held at one value (--fix), which the space takes as they are, wherever they lie."""
     space = {p.name: p for p in declared.space}
     problems = []
     for name, value in values.items():
         p = space.get(name)
-        if value is None or p is None or isinstance(p, kt.engine.hyperparameters.Fixed):
+        if value is None or p is None or name in held or isinstance(p, kt.engine.hyperparameters.Fixed):
             continue  # a hyperparameter a space dropped is ignored by its build; a Fixed one is the trial's
         if isinstance(p, kt.engine.hyperparameters.Choice) and value not in p.values:
             problems.append(f"{name}={value} is not among {list(p.values)}")
@@ -30,13 +31,17 @@ def stale_values(declared: kt.HyperParameters, values: dict) -> list[str]:
 
 def check_trials_fit_space(config, trials: list[dict]) -> None:
     """UserError naming the first trial whose saved hyperparameters the space cannot rebuild."""
+    import keras
+
     from search.report.retrain import trial_hyperparameters, trial_record
     from spaces import SpaceOptions, get_space
     declared = kt.HyperParameters()
     get_space(config.space).build(declared, SpaceOptions(weights=None))  # declares the whole space
+    keras.backend.clear_session()  # the model built for it is not needed
     for row in trials:
-        values = trial_hyperparameters(trial_record(config.project_dir, row["trial_id"])).values
-        problems = stale_values(declared, values)
+        saved = trial_hyperparameters(trial_record(config.project_dir, row["trial_id"]))
+        held = {p.name for p in saved.space if isinstance(p, kt.engine.hyperparameters.Fixed)}
+        problems = stale_values(declared, saved.values, held)
         if problems:
             raise UserError(f"{config.project_dir}: trial {row['trial_id']} was searched by an earlier version of "
                             f"the {config.space} space ({'; '.join(problems)}); search again with --overwrite")
