@@ -73,7 +73,7 @@ def describe_hyperband(oracle, max_trials: int | None) -> list[str]:
         cut += [f"{len(never)} later round{'s' * (len(never) != 1)} never run"] if never else []
         lines.append(f"  --max-trials {max_trials} cuts this plan: {'; '.join(cut)}; "
                      f"{planned_epochs(rounds, max_trials)} epochs of training, and no configuration trains "
-                     f"beyond {reached} epochs" + (" (the whole plan reaches " f"{oracle.max_epochs})"
+                     f"beyond {reached} epoch{'s' * (reached != 1)}" + (" (the whole plan reaches " f"{oracle.max_epochs})"
                                                     if reached < oracle.max_epochs else ""))
     return lines
 

@@ -23,23 +23,23 @@ def test_bad_durations_are_one_line_errors(text):
 
 
 def test_whole_hyperband_plan_trains_the_best_configuration_to_max_epochs(workdir, tiny_demo, capsys):
-    """No --max-trials: the whole plan runs (10 trials at 6 epochs), so the best round-0 configuration
-    is continued to 6 epochs, and the start-up lines print the plan."""
-    assert main(search_args(tiny_demo, "hb", "--space", "baseline", "--max-epochs", 6)) == 0
+    """No --max-trials: the whole plan runs (6 trials at 3 epochs), so the best round-0 configuration
+    is continued to 3 epochs, and the start-up lines print the plan."""
+    assert main(search_args(tiny_demo, "hb", "--space", "baseline", "--max-epochs", 3)) == 0
     out = capsys.readouterr().out
-    assert "bracket 1: 5 x 2 -> 2 x 6 epochs" in out and "bracket 0: 3 x 6 epochs" in out
-    assert "10 trials, 36 epochs of training" in out and "cuts this plan" not in out
+    assert "bracket 1: 3 x 1 -> 1 x 3 epochs" in out and "bracket 0: 2 x 3 epochs" in out
+    assert "6 trials, 11 epochs of training" in out and "cuts this plan" not in out
     rows = leaderboard.read_csv(workdir / "tuner_runs" / "hb")
-    assert len(rows) == 10 and all(r["status"] == "COMPLETED" for r in rows)
+    assert len(rows) == 6 and all(r["status"] == "COMPLETED" for r in rows)
     first = [r for r in rows if r["bracket"] == "1" and r["round"] == "0"]
     continued = [r for r in rows if r["bracket"] == "1" and r["round"] == "1"]
-    assert len(first) == 5 and len(continued) == 2
+    assert len(first) == 3 and len(continued) == 1
     best_first = max(first, key=lambda r: float(r["objective"]))
     hps = [h for h in leaderboard.hp_columns(rows)]
     same = [r for r in continued if all(r[h] == best_first[h] for h in hps)]
     assert same, "the best 2-epoch configuration was not continued"
     record = json.loads((workdir / "tuner_runs" / "hb" / f"trial_{same[0]['trial_id']}" / "trial.json").read_text())
-    assert record["hyperparameters"]["values"]["tuner/epochs"] == 6
+    assert record["hyperparameters"]["values"]["tuner/epochs"] == 3
 
 
 def test_a_max_trials_cap_says_how_it_cuts_the_plan(workdir, tiny_demo, capsys):

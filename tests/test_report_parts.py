@@ -44,6 +44,17 @@ def test_importance_finds_the_hyperparameter_that_drives_the_objective():
     assert importance(rows[:3], ["learning_rate"]) is None  # too few trials to say
 
 
+def test_a_conditional_rate_stays_one_numeric_column_for_the_importance_forest():
+    from search.report.importance import encode
+    rows = [{"optimizer": "sgd", "sgd_learning_rate": 0.01, "learning_rate": ""},
+            {"optimizer": "adam", "sgd_learning_rate": "", "learning_rate": 0.001},
+            {"optimizer": "sgd", "sgd_learning_rate": 0.03, "learning_rate": ""}]
+    encoded, numeric = encode(rows, ["optimizer", "sgd_learning_rate", "learning_rate"])
+    assert numeric == ["sgd_learning_rate", "learning_rate"]
+    assert sorted(encoded.columns) == ["learning_rate", "optimizer=adam", "optimizer=sgd", "sgd_learning_rate"]
+    assert list(encoded["sgd_learning_rate"]) == pytest.approx([0.01, 0.01 - 0.02 - 1.0, 0.03])  # inactive: below
+
+
 def test_gradcam_maps_are_input_sized_and_normalised():
     keras.utils.set_random_seed(0)
     hp = kt.HyperParameters()

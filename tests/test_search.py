@@ -57,13 +57,21 @@ def test_each_tuner_completes_a_tiny_search(workdir, tiny_demo, capsys, tuner):
     assert len(marked) == 1 and marked[0][2].strip() == best["trial_id"]
 
 
-def test_same_seed_same_hyperparameters(workdir, tiny_demo):
+def test_same_seed_same_hyperparameters(workdir):
+    """The tuner search.run makes draws the same points for the same --seed (the oracle alone: what
+    it proposes does not depend on training)."""
+    from search.hypermodel import FerHyperModel, space_options
+    from search.run import build_parser, config_from_args
+    from search.tuners import make_tuner
+
     def hps(project, seed):
-        assert main(search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", "--max-trials", 3,
-                                "--max-epochs", 1, "--seed", seed, *SMALL_CNN)) == 0
-        return [t[2] for _, t in sorted(load_oracle_trials(workdir / "tuner_runs" / project).items())]
+        args = build_parser().parse_args(["--space", "cnn", "--tuner", "random", "--max-trials", "3",
+                                          "--seed", str(seed), "--project", project])
+        config = config_from_args(args)
+        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
     a, b, c = hps("a", 7), hps("b", 7), hps("c", 8)
-    assert a == b and a != c and len(a) == 3
+    assert a == b and a != c and len(a) == 3 and len({str(v) for v in a}) == 3
 
 
 def test_failing_trial_is_recorded_and_search_goes_on(workdir, tiny_demo, monkeypatch):
