@@ -58,8 +58,22 @@ def affine_sample(images, transforms):
     return ops.reshape(out, (batch, height, width, channels))
 
 
+class SeededAugmentation(keras.layers.Layer):
+    """What the augmentation layers share: float32 sampling under mixed precision too, and a seed
+    with its generator (saved in the config, so a rebuilt layer draws the same)."""
+
+    def __init__(self, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
 @keras.saving.register_keras_serializable(package="fer")
-class RandomAffine(keras.layers.Layer):
+class RandomAffine(SeededAugmentation):
     """Random rotation, translation and zoom about the image centre, in one pass over the batch.
 
     rotation: a fraction of a full turn, drawn in [-rotation, rotation]; translation: a fraction
@@ -68,10 +82,8 @@ class RandomAffine(keras.layers.Layer):
     """
 
     def __init__(self, rotation: float = 0.0, translation: float = 0.0, zoom: float = 0.0, seed=None, **kwargs):
-        kwargs.setdefault("dtype", "float32")  # sample in float32 under mixed precision too
-        super().__init__(**kwargs)
-        self.rotation, self.translation, self.zoom, self.seed = rotation, translation, zoom, seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed=seed, **kwargs)
+        self.rotation, self.translation, self.zoom = rotation, translation, zoom
 
     def random_transforms(self, batch, height: int, width: int):
         """(B, 8) transforms in Keras's format, mapping output pixels to input points."""
@@ -96,8 +108,7 @@ class RandomAffine(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rotation": self.rotation, "translation": self.translation,
-                "zoom": self.zoom, "seed": self.seed}
+        return {**super().get_config(), "rotation": self.rotation, "translation": self.translation, "zoom": self.zoom}
 
 
 def augmentation(level: str) -> keras.Sequential:
@@ -119,7 +130,7 @@ def window_origins(batch, limit_y: int, limit_x: int, seed_generator):
 
 
 @keras.saving.register_keras_serializable(package="fer")
-class RandomCropWindow(keras.layers.Layer):
+class RandomCropWindow(SeededAugmentation):
     """A `size`x`size` window of each image: at a random place in training, the centre at inference.
 
     The model then sees crops of one size in training, at inference and in ten-crop TTA (which
@@ -128,10 +139,8 @@ class RandomCropWindow(keras.layers.Layer):
     layer for Keras's CenterCrop (`spaces.inference`), which cuts the same centre window."""
 
     def __init__(self, size: int, seed=None, **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.size, self.seed = size, seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed=seed, **kwargs)
+        self.size = size
 
     def call(self, images, training=None):
         height, width, channels = images.shape[1], images.shape[2], images.shape[3]
@@ -152,19 +161,17 @@ class RandomCropWindow(keras.layers.Layer):
         return (input_shape[0], self.size, self.size, input_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "seed": self.seed}
+        return {**super().get_config(), "size": self.size}
 
 
 @keras.saving.register_keras_serializable(package="fer")
-class RandomErasing(keras.layers.Layer):
+class RandomErasing(SeededAugmentation):
     """Random erasing (Zhong et al.): with probability `rate`, a rectangle of each image (2-25% of
     its area, aspect 0.5-2) is filled with uniform noise. Training only; one pass over the batch."""
 
     def __init__(self, rate: float, seed=None, **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.rate, self.seed = rate, seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed=seed, **kwargs)
+        self.rate = rate
 
     def call(self, images, training=None):
         if not training or not self.rate:
@@ -192,4 +199,4 @@ class RandomErasing(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate}
