@@ -55,7 +55,7 @@ def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_d
     project = workdir / "tuner_runs" / "dist"
     rows = rows_of(project)
     ids = [r["trial_id"] for r in rows]
-    assert len(ids) == len(set(ids)) == 3 and all(r["status"] == "COMPLETED" for r in rows)
+    assert len(ids) == len(set(ids)) == 4 and all(r["status"] == "COMPLETED" for r in rows)
     ran_on = {json.loads((project / f"trial_{i}" / "fer_trial.json").read_text())["tuner_id"] for i in ids}
     assert ran_on == {"tuner0", "tuner1"}  # both workers took trials
     workers = json.loads((project / WORKERS_FILE).read_text())
