@@ -13,8 +13,8 @@ from fer.command import add_verbose, command_parser
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
 from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
-from search.config import (CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig,
-                           typed_value)
+from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
+from search.fixed import fixed_lines, parse_fixed, quick_pins
 from search.distributed.chief import CONNECT_TIMEOUT
 from search.project import open_data, run_columns, train_and_val
 from search.startup import start_search_process
@@ -98,25 +98,6 @@ def config_from_args(args) -> RunConfig:
                      runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
                      time_budget=args.time_budget, tensorboard=args.tensorboard,
                      fixed=quick_pins(args) | parse_fixed(args.fix))
-
-
-def quick_pins(args) -> dict:
-    """--quick: the space's QUICK_FIX (the plain recipe, a narrower space), which --fix overrides;
-    on --resume the search keeps the pins it started with (its config's `fixed`)."""
-    from spaces import quick_fixed
-    return quick_fixed(args.space) if args.quick and not args.resume else {}
-
-
-def parse_fixed(items: list[str]) -> dict:
-    """{name: value} from NAME=VALUE strings, values as int, float, bool or text."""
-    fixed = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip() or not text.strip() or name.startswith("tuner/"):
-            raise UserError(f"--fix {item!r}: expected NAME=VALUE with a hyperparameter of the space, "
-                            "e.g. --fix input_size=96")
-        fixed[name.strip()] = typed_value(text.strip())
-    return fixed
 
 
 def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
@@ -252,15 +233,6 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
     return finish(tuner, config, console, key_hps)
-
-
-def fixed_lines(config: RunConfig) -> list[str]:
-    """What the search holds at one value (--fix, and --quick's pins), so a reader knows what it did not explore."""
-    if not config.fixed:
-        return []
-    held = ", ".join(f"{k}={v}" for k, v in config.fixed.items())
-    quick = config.quick and not config.resume
-    return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if quick else "")]
 
 
 def resume_command(budget: str | None = None) -> str:
