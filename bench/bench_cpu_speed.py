@@ -1,20 +1,21 @@
-"""Training throughput on the CPU: today's `cnn` default against the recommended CPU models, side by side.
+"""Training throughput on the CPU: today's `cnn` default against candidate CPU models, side by side.
 
-Each model trains on the first N real training faces (batch 64) for a warm-up epoch, then a
-timed one; the bench prints images per second and how many cores were busy (process CPU time
-over wall time) in that second epoch, and the ratio to the cnn default. With `--accuracy-epochs
-E` each model then trains from scratch for E epochs on the whole train split and prints its
-validation accuracy, so "faster" can be read at equal accuracy.
+Each model trains on the same stratified sample of N real training faces (batch 64): one warm-up epoch,
+then `--rounds` timed epochs taken in turn, model after model, so a neighbour's load on a shared
+machine falls on all of them alike; each epoch is timed from its first step's end to its last's
+(StepClock). The bench prints the median images per second, the cores busy (process CPU time over
+wall time) and the ratio to the first model.
 
-    python bench/bench_cpu_speed.py [--data data/fer2013] [--images 6400] [--models cnn-default,cpu-vgg]
+    python bench/bench_cpu_speed.py [--images 3200] [--rounds 5] [--models cnn-default,cnn-crop44,cnn-crop40]
 
-Where the time goes (`--profile`): each model's multiply-accumulates per layer and the GFLOP/s
-the measured throughput means. On a machine whose arithmetic rate is capped (this one's is:
-a model's img/s follows its arithmetic, whatever the threads or batch norm), cutting
-arithmetic at equal accuracy is what makes training faster.
+`--accuracy-epochs E` then trains each model from scratch for E epochs on the whole train split
+(the same seed and recipe) and prints its validation accuracy and macro-F1, so "faster" is read at
+equal accuracy. `--op-profile` traces one epoch of each model under TensorFlow's profiler and
+prints where the time goes, by op type and by layer (bench/op_profile.py).
 """
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,18 +29,19 @@ import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer.dataset import Dataset  # noqa: E402
+from fer.metrics import macro_f1  # noqa: E402
 from search.schedule import fit_inputs, lr_callbacks  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 
-# (space, pinned hyperparameters); the rest at the space's defaults.
+# name: (space, pinned hyperparameters); the rest at the space's defaults.
 MODELS = {
-    "cnn-default": ("cnn", {}),  # today's default: 32-64-128, 2 convs, batch norm, dense 256, adam
+    "cnn-default": ("cnn", {}),  # 32-64-128, 2 convs, batch norm, dense 256, adam
+    "cnn-crop44": ("cnn", {"crop_size": 44}),  # the README's recommended CPU model (its recipe aside)
+    "cnn-crop40": ("cnn", {"crop_size": 40}),
     "cnn-no-bn": ("cnn", {"batch_norm": False}),
     "cpu-vgg": ("cnn", {"batch_norm": False, "conv_blocks": 4, "filters": 32, "crop_size": 44, "pooling": "flatten",
                         "dense_units": 256, "dropout": 0.2}),
-    "cpu-vgg64": ("cnn", {"batch_norm": False, "conv_blocks": 3, "filters": 64, "crop_size": 44, "pooling": "flatten",
-                          "dense_units": 256, "dropout": 0.25}),
-    "resnet-small": ("resnet", {"blocks": "1-1-1", "width": 32, "batch_norm": False, "crop_size": 44}),
+    "resnet-small": ("resnet", {"blocks": "1-1-1", "width": 32, "crop_size": 44}),
     "resnet18": ("resnet", {"blocks": "2-2-2-2", "width": 64, "crop_size": 44}),
 }
 
@@ -49,97 +51,102 @@ def build(name: str):
     hp = kt.HyperParameters()
     for k, v in pinned.items():
         hp.Fixed(k, v)
-    model = get_space(space).build(hp, SpaceOptions(weights=None))
-    return model, hp
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Wall and process-CPU seconds of each epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = (time.perf_counter(), time.process_time())
-
-    def on_epoch_end(self, epoch, logs=None):
-        wall, cpu = time.perf_counter() - self.start[0], time.process_time() - self.start[1]
-        self.epochs.append((wall, cpu))
-
-
-def throughput(name: str, x, y) -> dict:
-    keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    model, hp = build(name)
-    clock = EpochClock()
-    model.fit(**fit_inputs(hp.values, x, y, 64, None, 7), epochs=2, verbose=0, callbacks=[clock])
-    wall, cpu = clock.epochs[-1]
-    return {"img_s": len(x) / wall, "cores": cpu / wall, "params": model.count_params()}
+    return get_space(space).build(hp, SpaceOptions(weights=None)), hp
 
 
-def accuracy(name: str, data: dict, epochs: int) -> float:
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
+def stratified_sample(x, y, n: int, seed: int = 0):
+    """n faces drawn in the split's class proportions (the prepared split is sorted by class)."""
+    idx = np.random.default_rng(seed).permutation(len(y))[:n]
+    return x[idx], y[idx]
+
+
+class StepClock(keras.callbacks.Callback):
+    """Wall and process-CPU seconds from the end of the first training step to the end of the
+    last: the steady state a full-data epoch is made of. An epoch of a few thousand faces also
+    pays a stall of seconds at its boundary (seen here: 3-5 s, wherever Keras and tf.data spend
+    it), which a 450-step epoch amortises and a 50-step one would not."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = (time.perf_counter(), time.process_time())
+        if batch == 0:
+            self.first, self.steps = now, 0
+        else:
+            self.last, self.steps = now, batch
+
+
+def timed_epoch(model, hp, x, y) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, faces) of an epoch's steps after its first."""
+    clock = StepClock()
+    model.fit(**fit_inputs(hp.values, x, y, 64, None, 7), epochs=1, verbose=0, callbacks=[clock])
+    return clock.last[0] - clock.first[0], clock.last[1] - clock.first[1], 64 * clock.steps
+
+
+def throughput(names: list[str], x, y, rounds: int) -> dict:
+    """Median img/s and cores busy of each model over `rounds` epochs taken in turn."""
+    built = {n: build(n) for n in names}
+    for n in names:
+        timed_epoch(*built[n], x, y)  # tracing and the first execution
+    epochs = {n: [] for n in names}
+    for _ in range(rounds):
+        for n in names:
+            epochs[n].append(timed_epoch(*built[n], x, y))
+    rates = {n: [faces / w for w, _, faces in epochs[n]] for n in names}
+    return {n: {"img_s": statistics.median(rates[n]), "spread": (min(rates[n]), max(rates[n])),
+                "cores": statistics.median(c / w for w, c, _ in epochs[n]),
+                "params": built[n][0].count_params()} for n in names}
+
+
+def accuracy(name: str, data: dict, epochs: int) -> dict:
     model, hp = build(name)
     (x, y), (xv, yv) = data["train"], data["val"]
+    start = time.perf_counter()
     model.fit(**fit_inputs(hp.values, x, y, 64, None, 7), validation_data=(xv, yv), epochs=epochs, verbose=0,
               callbacks=lr_callbacks(hp.values.get("lr_schedule", "plateau"), "val_accuracy", "max", 6))
-    return float(model.evaluate(xv, yv, verbose=0, return_dict=True)["accuracy"])
+    pred = model.predict(xv, batch_size=256, verbose=0).argmax(-1)
+    return {"acc": float((pred == yv).mean()), "f1": macro_f1(yv, pred), "minutes": (time.perf_counter() - start) / 60}
 
 
-def layer_macs(model) -> list[tuple[str, int]]:
-    """Multiply-accumulates per face of each convolution and dense layer in a forward pass."""
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c = layer.output.shape
-            k = layer.kernel_size[0] * layer.kernel_size[1] * layer.input.shape[-1]
-            out.append((f"{layer.name} {h}x{w}x{c}", h * w * c * k))
-        elif isinstance(layer, keras.layers.Dense):
-            out.append((f"{layer.name} {layer.units}", layer.input.shape[-1] * layer.units))
-    return out
+def op_profile(names: list[str], x, y) -> None:
+    from bench.op_profile import print_table, trace_ops
 
-
-def profile(names: list[str], x, y) -> None:
-    """Where a training step's arithmetic goes, per layer, and how fast this machine does it: a
-    training step costs about 3x the forward multiply-accumulates (forward, two backward products)."""
     for name in names:
-        model, _ = build(name)
-        macs = layer_macs(model)
-        total = sum(m for _, m in macs)
-        measured = throughput(name, x, y)
-        gflops = measured["img_s"] * 3 * total * 2 / 1e9
-        print(f"{name}: {total / 1e6:.1f}M multiply-accumulates per face forward; at {measured['img_s']:.1f} img/s "
-              f"that is {gflops:.1f} GFLOP/s of training arithmetic")
-        for layer, m in sorted(macs, key=lambda lm: -lm[1]):
-            print(f"  {layer:34s} {m / 1e6:7.2f}M  {100 * m / total:5.1f}%")
+        model, hp = build(name)
+        timed_epoch(model, hp, x, y)
+        by_type, by_layer = trace_ops(lambda: timed_epoch(model, hp, x, y))
+        print(f"{name}: one epoch of {len(x)} faces, batch 64")
+        print_table("by op type", by_type, 14)
+        print_table("by layer", by_layer, 14)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/fer2013")
-    p.add_argument("--images", type=int, default=6400)
-    p.add_argument("--models", default="cnn-default,cpu-vgg")
+    p.add_argument("--images", type=int, default=3200)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--models", default="cnn-default,cnn-crop44,cnn-crop40")
     p.add_argument("--accuracy-epochs", type=int, default=0)
-    p.add_argument("--profile", action="store_true", help="per-layer arithmetic and GFLOP/s of each model")
+    p.add_argument("--accuracy-models", help="comma-separated; default the first and last of --models")
+    p.add_argument("--op-profile", action="store_true", help="per-op and per-layer time of one epoch (TensorFlow)")
     args = p.parse_args(argv)
     ds = Dataset.open(args.data)
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val")}
-    x, y = data["train"][0][:args.images], data["train"][1][:args.images]
+    x, y = stratified_sample(*data["train"], args.images)
     names = args.models.split(",")
-    if args.profile:
-        return profile(names, x, y)
+    if args.op_profile:
+        return op_profile(names, x[:1280], y[:1280])  # 20 steps: the trace holds every op's every run
     print(f"{keras.backend.backend()} {keras.__version__}; {os.cpu_count()} cores; {len(x)} real training faces, "
-          f"batch 64, second epoch timed")
-    rows = {n: throughput(n, x, y) for n in names}
+          f"batch 64; median of {args.rounds} epochs taken in turn", flush=True)
+    rows = throughput(names, x, y, args.rounds)
     base = rows[names[0]]["img_s"]
     for n in names:
         r = rows[n]
-        acc = f"  val acc after {args.accuracy_epochs} epochs {accuracy(n, data, args.accuracy_epochs):.3f}" \
-            if args.accuracy_epochs else ""
-        print(f"{n:14s} {r['img_s']:7.1f} img/s  {r['cores']:4.2f} cores busy  x{r['img_s'] / base:4.2f}  "
-              f"{r['params']:>10,} params{acc}", flush=True)
+        print(f"{n:22s} {r['img_s']:7.1f} img/s (epochs {r['spread'][0]:.0f}-{r['spread'][1]:.0f})  "
+              f"{r['cores']:4.2f} cores busy  x{r['img_s'] / base:4.2f}  {r['params']:>10,} params", flush=True)
+    for n in (args.accuracy_models or f"{names[0]},{names[-1]}").split(",") if args.accuracy_epochs else []:
+        r = accuracy(n, data, args.accuracy_epochs)
+        print(f"{n:22s} after {args.accuracy_epochs} epochs on the whole train split: val acc {r['acc']:.3f}, "
+              f"macro-F1 {r['f1']:.3f} ({r['minutes']:.1f} min)", flush=True)
 
 
 if __name__ == "__main__":
