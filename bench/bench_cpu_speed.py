@@ -8,7 +8,7 @@ wall time) and the ratio to the first model.
 
     python bench/bench_cpu_speed.py [--images 3200] [--rounds 5] [--models cnn-default,cnn-crop44,cnn-crop40]
 
-`--accuracy-epochs E` then trains each model from scratch for E epochs on the whole train split
+`--accuracy-epochs E` then trains the first and last models (or `--accuracy-models`) from scratch for E epochs on the whole train split
 (the same seed and recipe) and prints its validation accuracy and macro-F1, so "faster" is read at
 equal accuracy. `--op-profile` traces one epoch of each model under TensorFlow's profiler and
 prints where the time goes, by op type and by layer (bench/op_profile.py).
@@ -56,8 +56,12 @@ def build(name: str):
 
 
 def stratified_sample(x, y, n: int, seed: int = 0):
-    """n faces drawn in the split's class proportions (the prepared split is sorted by class)."""
-    idx = np.random.default_rng(seed).permutation(len(y))[:n]
+    """About n faces, each class's share as in the split (the prepared split is sorted by class,
+    so its first n faces would all be angry), shuffled."""
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:round(n * np.mean(y == c))]
+                          for c in np.unique(y)])
+    idx = rng.permutation(idx)
     return x[idx], y[idx]
 
 
@@ -76,10 +80,10 @@ class StepClock(keras.callbacks.Callback):
 
 
 def timed_epoch(model, hp, x, y) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, faces) of an epoch's steps after its first."""
+    """(wall seconds, CPU seconds, faces) of an epoch's steps after its first (batch 64; at least 2)."""
     clock = StepClock()
     model.fit(**fit_inputs(hp.values, x, y, 64, None, 7), epochs=1, verbose=0, callbacks=[clock])
-    return clock.last[0] - clock.first[0], clock.last[1] - clock.first[1], 64 * clock.steps
+    return clock.last[0] - clock.first[0], clock.last[1] - clock.first[1], len(x) - 64
 
 
 def throughput(names: list[str], x, y, rounds: int) -> dict:
@@ -113,7 +117,7 @@ def op_profile(names: list[str], x, y) -> None:
     for name in names:
         model, hp = build(name)
         timed_epoch(model, hp, x, y)
-        by_type, by_layer = trace_ops(lambda: timed_epoch(model, hp, x, y))
+        by_type, by_layer = trace_ops(lambda: timed_epoch(model, hp, x, y), model.name)
         print(f"{name}: one epoch of {len(x)} faces, batch 64")
         print_table("by op type", by_type, 14)
         print_table("by layer", by_layer, 14)
@@ -129,6 +133,10 @@ def main(argv=None) -> None:
     p.add_argument("--accuracy-models", help="comma-separated; default the first and last of --models")
     p.add_argument("--op-profile", action="store_true", help="per-op and per-layer time of one epoch (TensorFlow)")
     args = p.parse_args(argv)
+    if args.images < 128:
+        p.error("--images: at least 128 (two steps of 64: the first step is not timed)")
+    if args.op_profile and keras.backend.backend() != "tensorflow":
+        p.error("--op-profile reads TensorFlow's profiler: run it with KERAS_BACKEND=tensorflow")
     ds = Dataset.open(args.data)
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val")}
     x, y = stratified_sample(*data["train"], args.images)

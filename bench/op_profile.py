@@ -11,12 +11,12 @@ import collections
 import glob
 import tempfile
 
-LAYER_PREFIXES = ("conv2d", "batch_normalization", "max_pooling", "dense",
-                  "random", "activation", "dropout", "flatten", "global", "augment", "center_crop", "adam", "sgd")
+WRAPPERS = ("StatefulPartitionedCall", "gradient_tape")  # scopes around the model's, forward and backward
 
 
-def trace_ops(fit) -> tuple[collections.Counter, collections.Counter]:
-    """Run `fit()` under the profiler; (microseconds by op type, microseconds by layer)."""
+def trace_ops(fit, model_name: str) -> tuple[collections.Counter, collections.Counter]:
+    """Run `fit()` under the profiler; (microseconds by op type, microseconds by layer of the
+    model named `model_name`)."""
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
@@ -41,14 +41,17 @@ def trace_ops(fit) -> tuple[collections.Counter, collections.Counter]:
                 path, op_type = name.rsplit(":", 1)
                 micros = event.duration_ps / 1e6
                 by_type[op_type] += micros
-                by_layer[layer_of(path)] += micros
+                by_layer[layer_of(path, model_name)] += micros
     return by_type, by_layer
 
 
-def layer_of(path: str) -> str:
-    """The layer an op belongs to, from its scope path (trailing _N suffixes of retraced copies kept)."""
-    parts = path.split("/")
-    return next((p for p in parts if p.startswith(LAYER_PREFIXES)), "(loss, metrics, optimizer glue)")
+def layer_of(path: str, model_name: str) -> str:
+    """The layer an op belongs to: the scope after the model's own in its path (TensorFlow may
+    suffix either with _N); ops outside the model are the loss, metrics and optimizer."""
+    parts = [p for p in path.split("/") if p not in WRAPPERS]
+    if len(parts) > 1 and parts[0].startswith(model_name):
+        return parts[1]
+    return f"(outside the model: {parts[0]})" if parts else "(outside the model)"
 
 
 def print_table(title: str, micros: collections.Counter, rows: int) -> None:

@@ -18,6 +18,9 @@ from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, Ran
 # search that selects on accuracy would not pick it; "sqrt" (disgust 3.1) keeps most of its
 # minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")
+# Values a space takes although it does not draw them (searches saved before it stopped drawing
+# them are still reported: search/report/compat.py).
+PINNED_ONLY = {"class_weight": ("balanced",)}
 CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
 ERASING_RATES = (0.0, 0.25, 0.5)
 

@@ -110,6 +110,9 @@ def test_a_trial_of_an_earlier_space_is_named_with_what_no_longer_fits():
     sgd = {**declared.values, "optimizer": "sgd", "sgd_learning_rate": 0.01}
     sgd.pop("learning_rate")
     assert stale_values(declared, sgd) == []
+    # a trial drawn when the space still drew balanced weights rebuilds: the space takes it pinned
+    assert stale_values(declared, {**declared.values, "class_weight": "balanced"}) == []
+    assert stale_values(declared, {**declared.values, "class_weight": "balance"}) != []
     old = stale_values(declared, {"optimizer": "rmsprop", "learning_rate": 0.005, "filters": 32})
     assert old[0] == "optimizer=rmsprop is not among ['adam', 'adamw', 'sgd']"
     assert "learning_rate is used only with optimizer in ['adam', 'adamw'], the trial has optimizer=rmsprop" in old

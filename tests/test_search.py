@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
+import numpy as np
 import pytest
 
 from conftest import SMALL_CNN, search_args
@@ -72,6 +73,26 @@ def test_same_seed_same_hyperparameters(workdir):
         return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
     a, b, c = hps("a", 7), hps("b", 7), hps("c", 8)
     assert a == b and a != c and len(a) == 3 and len({str(v) for v in a}) == 3
+
+
+def test_balanced_class_weights_are_drawn_only_when_pinned(workdir):
+    """A random search never draws class_weight=balanced; --fix class_weight=balanced gives it to
+    every trial, and it reaches fit as the balanced weights (the oracle alone: no training)."""
+    from search.hypermodel import FerHyperModel, space_options
+    from search.run import build_parser, config_from_args
+    from search.tuners import make_tuner
+    from spaces.common import class_weights
+
+    def drawn(project, *fix):
+        args = build_parser().parse_args(["--space", "cnn", "--tuner", "random", "--max-trials", "12",
+                                          "--seed", "3", "--project", project, *fix])
+        config = config_from_args(args)
+        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.get("class_weight") for i in range(12)]
+    free, pinned = drawn("free"), drawn("pinned", "--fix", "class_weight=balanced")
+    assert set(free) == {"none", "sqrt"} and pinned == ["balanced"] * 12
+    y = np.array([0] * 90 + [1] * 10)
+    assert class_weights(pinned[0], y, 2) == pytest.approx({0: 100 / 180, 1: 100 / 20})
 
 
 def test_failing_trial_is_recorded_and_search_goes_on(workdir, tiny_demo, monkeypatch):

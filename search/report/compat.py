@@ -14,13 +14,15 @@ from fer.errors import UserError
 def stale_values(declared: kt.HyperParameters, values: dict, held: set = frozenset()) -> list[str]:
     """What in a trial's `values` the `declared` space cannot take as it is; `held`: the names the
     search held at one value (--fix), which the space takes as they are, wherever they lie."""
+    from spaces.common import PINNED_ONLY  # imports Keras: only when a report checks its trials
+
     space = {p.name: p for p in declared.space}
     problems = []
     for name, value in values.items():
         p = space.get(name)
         if value is None or p is None or name in held or isinstance(p, kt.engine.hyperparameters.Fixed):
             continue  # a hyperparameter a space dropped is ignored by its build; a Fixed one is the trial's
-        if isinstance(p, kt.engine.hyperparameters.Choice) and value not in p.values:
+        if isinstance(p, kt.engine.hyperparameters.Choice) and value not in (*p.values, *PINNED_ONLY.get(name, ())):
             problems.append(f"{name}={value} is not among {list(p.values)}")
         for c in p.conditions:
             if values.get(c.name) not in c.values:
