@@ -28,6 +28,7 @@ import keras  # noqa: E402
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.bench_random_points import stratified  # noqa: E402
 from fer.dataset import Dataset  # noqa: E402
 from fer.metrics import macro_f1  # noqa: E402
 from search.schedule import fit_inputs, lr_callbacks  # noqa: E402
@@ -59,9 +60,7 @@ def stratified_sample(x, y, n: int, seed: int = 0):
     """About n faces, each class's share as in the split (the prepared split is sorted by class,
     so its first n faces would all be angry), shuffled."""
     rng = np.random.default_rng(seed)
-    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:round(n * np.mean(y == c))]
-                          for c in np.unique(y)])
-    idx = rng.permutation(idx)
+    idx = rng.permutation(stratified(y, n, rng))
     return x[idx], y[idx]
 
 
