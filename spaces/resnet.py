@@ -9,8 +9,8 @@ names the blocks per stage: "2-2-2-2" at width 64 is ResNet-18 (11.2M parameters
 Batch normalisation is on unless pinned off (`--fix batch_norm=false`), as in the cnn space. With it
 off, each block's last convolution starts at zero, so every block starts as
 the identity (SkipInit/Fixup's idea) and the network trains without normalisation, whose cost
-under TensorFlow depends on the CPU: half the throughput on one machine, 0-10% on another
-(`bench/bench_cpu_speed.py`).
+under TensorFlow depends on the CPU: it halved the throughput on one machine and cost little on
+another (measured by `bench/bench_cpu_speed.py`; the README has the numbers).
 """
 import keras
 
