@@ -39,6 +39,8 @@ MODELS = {
     "cnn-default": ("cnn", {}),  # 32-64-128, 2 convs, batch norm, dense 256, adam
     "cnn-crop44": ("cnn", {"crop_size": 44}),  # the README's recommended CPU model (its recipe aside)
     "cnn-crop40": ("cnn", {"crop_size": 40}),
+    "cnn-lean44": ("cnn", {"crop_size": 44, "lean_first_block": True}),  # one convolution at full resolution
+    "cnn-lean40": ("cnn", {"crop_size": 40, "lean_first_block": True}),
     "cnn-no-bn": ("cnn", {"batch_norm": False}),
     "cpu-vgg": ("cnn", {"batch_norm": False, "conv_blocks": 4, "filters": 32, "crop_size": 44, "pooling": "flatten",
                         "dense_units": 256, "dropout": 0.2}),

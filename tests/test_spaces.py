@@ -201,3 +201,15 @@ def test_mobilenet_refuses_a_combination_its_weights_cannot_serve_with_the_reaso
     assert stub_backbone == []  # refused before Keras was asked
     mobilenet.backbone_model("imagenet", 1.4, 224)
     assert stub_backbone == [("imagenet", 1.4, 224)]
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_cnn_lean_first_block_has_one_convolution_before_the_first_pooling(lean):
+    hp = kt.HyperParameters()
+    for k, v in {"conv_blocks": 2, "filters": 16, "convs_per_block": 3, "lean_first_block": lean}.items():
+        hp.Fixed(k, v)
+    layers = get_space("cnn").build(hp, OPTIONS).layers
+    kinds = [type(layer).__name__ for layer in layers]
+    first_pool = kinds.index("MaxPooling2D")
+    assert kinds[:first_pool].count("Conv2D") == (1 if lean else 3)
+    assert kinds.count("Conv2D") == (4 if lean else 6)  # the second block keeps its 3
