@@ -1,4 +1,5 @@
 """Shared fixtures: tiny FER-format sources written on the fly, and the real data if present."""
+import contextlib
 import gzip
 import io
 import os
@@ -25,6 +26,35 @@ if os.environ.get("PYTEST_XDIST_WORKER") and tf_memory.on_tensorflow():
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+@contextlib.contextmanager
+def functions_run(eagerly: bool):
+    """Keras's train, test and predict functions traced into graphs (as users run them) or run
+    eagerly, for what runs inside the block (TensorFlow only; the other backends are left alone)."""
+    if not tf_memory.on_tensorflow():
+        yield
+        return
+    import tensorflow as tf
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(eagerly)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_function_mode(request):
+    """Tests of the harness (searches, reports, budgets on a hundred tiny faces) run Keras's
+    functions eagerly: tracing a trial's train, test and predict functions is most of its time
+    (8-10 s against 2-3 s of work, profiled), and what they test is not the tracing. Modules marked
+    `graph_mode` (the spaces, augmentation, recipe, export, inference-model and memory tests) and the shared
+    `reported` search and report trace them as a user's run does, so graph-only faults still fail;
+    so do the subprocess tests (the CLI's and the distributed workers'), which this cannot reach."""
+    with functions_run(eagerly=request.node.get_closest_marker("graph_mode") is None):
+        yield
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
@@ -164,7 +194,7 @@ def reported(tmp_path_factory, tiny_demo):
     from search import run as run_cli
     from search.report import cli as report_cli
     root = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, functions_run(eagerly=False):  # one search and report as users run them
         mp.chdir(root)
         assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
                                         "--max-trials", 4, "--max-epochs", 1, *SMALL_CNN)) == 0

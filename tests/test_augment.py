@@ -10,6 +10,8 @@ from keras import ops
 from spaces import SpaceOptions, get_space
 from spaces.augment import AUGMENT_PARAMS, RandomAffine, affine_sample, augmentation, reflect
 
+pytestmark = pytest.mark.graph_mode  # Keras's functions traced as users run them (tests/conftest.py)
+
 
 def images(n=8, seed=0):
     return ops.convert_to_tensor(np.random.default_rng(seed).random((n, 48, 48, 1), dtype=np.float32))

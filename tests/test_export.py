@@ -12,6 +12,8 @@ from search.report import cli as report_cli
 from search.report.export import SAVED_MODEL_DIR, TFLITE_FILE
 from tests.conftest import search_args
 
+pytestmark = pytest.mark.graph_mode  # Keras's functions traced as users run them (tests/conftest.py)
+
 needs_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="export needs the TensorFlow backend")
 
 

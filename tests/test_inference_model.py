@@ -15,6 +15,8 @@ from spaces import SPACES, SpaceOptions, get_space
 from spaces.augment import AUGMENT_PREFIX
 from spaces.inference import nonstandard_layers
 
+pytestmark = pytest.mark.graph_mode  # Keras's functions traced as users run them (tests/conftest.py)
+
 SMALL = {"mobilenet": {"input_size": 48, "alpha": 0.35}}  # the cheapest backbone; the others at defaults
 
 

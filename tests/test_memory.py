@@ -13,6 +13,9 @@ from search import leaderboard, tf_memory
 from search.config import RunConfig
 from search.run import main
 
+# what a traced train step leaves behind (its registered gradient functions) is what these measure
+pytestmark = pytest.mark.graph_mode
+
 needs_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                               reason="the leak and its fix are TensorFlow's gradient registry")
 

@@ -11,6 +11,8 @@ from spaces import SpaceOptions, get_space
 from spaces.augment import RandomCropWindow, RandomErasing
 from spaces.recipe import SmoothedCrossentropy, label_accuracy
 
+pytestmark = pytest.mark.graph_mode  # Keras's functions traced as users run them (tests/conftest.py)
+
 
 def rates(schedule: str, epochs: int, steps: int, base: float = 0.1, initial_epoch: int = 0, budget=None,
           clock=None, pace=lambda epoch: 10.0) -> list:

@@ -11,6 +11,8 @@ from spaces import mobilenet
 
 from conftest import SHARED_WEIGHTS
 
+pytestmark = pytest.mark.graph_mode  # Keras's functions traced as users run them (tests/conftest.py)
+
 WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 
 OPTIONS = SpaceOptions(weights=None)  # fast tests: random init, no download
