@@ -63,7 +63,8 @@ if (( T > SEARCH_BUDGET )); then
   x timeout -k 10 "$T" python3 -m search.run --space cnn --tuner random --max-trials 3 --max-epochs 3 \
     --batch-size "$BATCH" --data data/fer2013 --project gpu-recipe --overwrite --plain --no-tensorboard \
     --time-budget "${SEARCH_BUDGET}s" \
-    --fix conv_blocks=4 --fix filters=64 --fix convs_per_block=2 --fix batch_norm=true --fix crop_size=44 \
+    --fix conv_blocks=4 --fix filters=64 --fix convs_per_block=2 --fix lean_first_block=false \
+    --fix batch_norm=true --fix crop_size=44 \
     --fix lr_schedule=cosine --fix optimizer=sgd --fix augment=light --fix pooling=flatten \
     --fix dense_units=256 --fix mixup=0 --fix random_erasing=0 --fix class_weight=none
   echo "step 4 exit status $?"

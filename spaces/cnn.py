@@ -9,7 +9,7 @@ the real data (bench/bench_random_points.py) most trials without it were still a
 class after the first 2-epoch round, so a search does not spend its trials on it. Without it the
 convolutions start He-initialised behind the recipe's warm-up; whether that trains faster depends
 on the machine (`bench/bench_cpu_speed.py`). Dropout follows every block, hence at most 0.3.
-`lean_first_block` gives the first block one convolution whatever `convs_per_block` says: at full
+`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first block one convolution: at full
 resolution that block's second convolution is the costliest layer of the default model on the
 CPU (its op profile in the README), so this is the CPU's cheaper shape; off by default, which
 is also how searches from before it existed are rebuilt.
@@ -51,7 +51,8 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
     dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=0.25)
-    lean_first = hp.Boolean("lean_first_block", default=False)
+    with hp.conditional_scope("convs_per_block", [2, 3]):  # with one convolution per block it changes nothing
+        lean_first = hp.Boolean("lean_first_block", default=False)
     for b in range(blocks):
         block_convs = 1 if b == 0 and lean_first else convs
         x = conv_block(x, min(filters * 2 ** b, MAX_FILTERS), block_convs, batch_norm, dropout)

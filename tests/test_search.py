@@ -172,6 +172,7 @@ def test_fixed_hyperparameters_hold_in_every_trial(workdir, tiny_demo, capsys):
     assert "--fix 'learning_rate': expected NAME=VALUE" in capsys.readouterr().err
 
 
+@pytest.mark.graph_mode  # --precision auto times traced steps, as a user's search does
 def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(workdir, tiny_demo, capsys,
                                                                                  monkeypatch):
     from search import precision
