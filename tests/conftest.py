@@ -49,9 +49,10 @@ def tensorflow_function_mode(request):
     """Tests of the harness (searches, reports, budgets on a hundred tiny faces) run Keras's
     functions eagerly: tracing a trial's train, test and predict functions is most of its time
     (README: Tests), and what these tests check is not the tracing. Tests marked `graph_mode`,
-    module-wide or one by one, trace them as a user's run does, and so do session and module
-    fixtures (set up before this one: the shared `reported` search and report among them) and the subprocess tests (the CLI's,
-    the distributed workers'), so a fault that shows only in graph mode still fails the suite."""
+    module-wide or one by one, trace them as a user's run does, and so do fixtures shared by a
+    module (set up before this one: test_export's search and report) and the subprocess tests (the
+    CLI's, the distributed workers'), so a fault that shows only in graph mode still fails the suite.
+    The report tests' shared `reported` search and report run eagerly (in that fixture)."""
     with functions_run(eagerly=request.node.get_closest_marker("graph_mode") is None):
         yield
 
@@ -194,7 +195,7 @@ def reported(tmp_path_factory, tiny_demo):
     from search import run as run_cli
     from search.report import cli as report_cli
     root = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as mp, functions_run(eagerly=False):  # one search and report traced, as users run them
+    with pytest.MonkeyPatch.context() as mp, functions_run(eagerly=True):  # traced in test_export's search and report
         mp.chdir(root)
         assert run_cli.main(search_args(tiny_demo, "cnn", "--space", "cnn", "--tuner", "random",
                                         "--max-trials", 4, "--max-epochs", 1, *SMALL_CNN)) == 0

@@ -31,6 +31,7 @@ def test_resize_matches_pillow_bilinear_within_one_grey_level():
     assert ours.shape == (4, 48, 48) and np.abs(ours - pil).max() <= 1
 
 
+@pytest.mark.graph_mode  # the ten-crop model traced, as a report predicts with it
 def test_ten_crop_tta_equals_a_hand_computed_average():
     keras.utils.set_random_seed(0)
     model = tiny_model()

@@ -215,3 +215,4 @@ def test_cnn_lean_first_block_has_one_convolution_before_the_first_pooling(lean)
     first_pool = kinds.index("MaxPooling2D")
     assert kinds[:first_pool].count("Conv2D") == (1 if lean else 3)
     assert kinds.count("Conv2D") == (4 if lean else 6)  # the second block keeps its 3
+    assert [p.name for p in hp.space].count("lean_first_block") == 1  # pinned, not declared a second time
