@@ -18,7 +18,7 @@ import keras
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
-from spaces.recipe import compile_with_recipe, pinned
+from spaces.recipe import compile_with_recipe, conditional
 
 MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -51,10 +51,9 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
     dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=0.25)
-    lean_first = pinned(hp, "lean_first_block")  # --fix, --quick: one entry of the name, not a second
-    if lean_first is None:
-        with hp.conditional_scope("convs_per_block", [2, 3]):  # with one convolution per block it changes nothing
-            lean_first = hp.Boolean("lean_first_block", default=False)
+    # with one convolution per block it changes nothing, so it is drawn only with 2-3
+    lean_first = conditional(hp, "lean_first_block", "convs_per_block", [2, 3],
+                             lambda: hp.Boolean("lean_first_block", default=False))
     for b in range(blocks):
         block_convs = 1 if b == 0 and lean_first else convs
         x = conv_block(x, min(filters * 2 ** b, MAX_FILTERS), block_convs, batch_norm, dropout)

@@ -40,13 +40,19 @@ def pinned(hp, name: str):
     return None
 
 
-def conditional_float(hp, name: str, optimizers: list, *args, **kwargs) -> float | None:
-    """hp.Float(name, ...) active only for these optimizers, unless `name` is pinned."""
+def conditional(hp, name: str, parent: str, parent_values: list, declare):
+    """`declare()` (the hp.Float/hp.Boolean/... call of `name`) active only while `parent` holds
+    one of `parent_values`; a pinned `name` is taken as pinned (None where the condition fails)."""
     value = pinned(hp, name)
     if value is not None:
-        return value if hp.get("optimizer") in optimizers else None
-    with hp.conditional_scope("optimizer", optimizers):
-        return hp.Float(name, *args, **kwargs)
+        return value if hp.get(parent) in parent_values else None
+    with hp.conditional_scope(parent, parent_values):
+        return declare()
+
+
+def conditional_float(hp, name: str, optimizers: list, *args, **kwargs) -> float | None:
+    """hp.Float(name, ...) active only for these optimizers, unless `name` is pinned."""
+    return conditional(hp, name, "optimizer", optimizers, lambda: hp.Float(name, *args, **kwargs))
 
 
 def adam_family(optimizer: str) -> bool:
