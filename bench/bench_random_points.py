@@ -120,7 +120,8 @@ def wait_all(procs: list, limit: float | None) -> None:
 def trial_view(row: dict) -> dict:
     opt = row.get("optimizer", "")
     lr = row.get("sgd_learning_rate") if opt == "sgd" else row.get("learning_rate")
-    arch = (f"{row['conv_blocks']}x{row['filters']}x{row['convs_per_block']}" if row.get("conv_blocks")
+    lean = "L" if str(row.get("lean_first_block")) == "True" else ""  # one conv in the first block
+    arch = (f"{row['conv_blocks']}x{row['filters']}x{row['convs_per_block']}{lean}" if row.get("conv_blocks")
             else f"{row.get('blocks', '?')}@{row.get('width', '?')}")
     return {**row, "lr": f"{float(lr):.2g}" if lr else "", "arch": arch,
             "weight_decay": f"{float(row['weight_decay']):.1g}" if row.get("weight_decay") else ""}

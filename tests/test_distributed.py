@@ -14,9 +14,13 @@ from search import run as run_cli
 from search.distributed.chief import free_port, parse_address
 from search.distributed.workers import WORKERS_FILE, worker_placement
 from fer.errors import UserError
-from tests.conftest import SMALL_CNN, search_args
+from tests.conftest import SMALL_CNN, search_args, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture(autouse=True)
+def eager_workers(monkeypatch):
+    """The workers a chief in this process starts run eagerly, as this process does (conftest)."""
+    monkeypatch.setenv("PYTHONPATH", subprocess_env()["PYTHONPATH"])
 
 
 def rows_of(project_dir: Path) -> list[dict]:
@@ -26,8 +30,7 @@ def rows_of(project_dir: Path) -> list[dict]:
 
 def start_search(workdir, tiny_demo, project, *extra) -> subprocess.Popen:
     args = search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", *SMALL_CNN, *extra)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
+    return subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=subprocess_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
