@@ -44,26 +44,14 @@ def functions_run(eagerly: bool):
         tf.config.run_functions_eagerly(before)
 
 
-ROOT = Path(__file__).resolve().parents[1]
-EAGER_SITE = Path(__file__).resolve().parent / "eager_site"
-
-
-def subprocess_env() -> dict:
-    """The environment for a search the suite runs in a subprocess: the project importable, and
-    Keras's functions run eagerly there too (tests/eager_site/sitecustomize.py); the processes it
-    starts (distributed workers) inherit it."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(EAGER_SITE), str(ROOT)])}
-
-
 @pytest.fixture(autouse=True)
 def tensorflow_function_mode(request):
     """Tests of the harness (searches, reports, budgets on a hundred tiny faces) run Keras's
     functions eagerly: tracing a trial's train, test and predict functions is most of its time
     (README: Tests), and what these tests check is not the tracing. Tests marked `graph_mode`,
     module-wide or one by one, trace them as a user's run does, and so do fixtures shared by a
-    module (set up before this one: test_export's search and report) and the CLI's subprocess
-    tests, so a fault that shows only in graph mode still fails the suite. Searches run in
-    subprocesses (killed and resumed ones, distributed workers) run eagerly: `subprocess_env`.
+    module (set up before this one: test_export's search and report) and the subprocess tests (the
+    CLI's, the distributed workers'), so a fault that shows only in graph mode still fails the suite.
     The report tests' shared `reported` search and report run eagerly (in that fixture)."""
     with functions_run(eagerly=request.node.get_closest_marker("graph_mode") is None):
         yield

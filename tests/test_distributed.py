@@ -14,13 +14,9 @@ from search import run as run_cli
 from search.distributed.chief import free_port, parse_address
 from search.distributed.workers import WORKERS_FILE, worker_placement
 from fer.errors import UserError
-from tests.conftest import SMALL_CNN, search_args, subprocess_env
+from tests.conftest import SMALL_CNN, search_args
 
-
-@pytest.fixture(autouse=True)
-def eager_workers(monkeypatch):
-    """The workers a chief in this process starts run eagerly, as this process does (conftest)."""
-    monkeypatch.setenv("PYTHONPATH", subprocess_env()["PYTHONPATH"])
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows_of(project_dir: Path) -> list[dict]:
@@ -30,7 +26,8 @@ def rows_of(project_dir: Path) -> list[dict]:
 
 def start_search(workdir, tiny_demo, project, *extra) -> subprocess.Popen:
     args = search_args(tiny_demo, project, "--space", "cnn", "--tuner", "random", *SMALL_CNN, *extra)
-    return subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=subprocess_env(),
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 

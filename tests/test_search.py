@@ -1,5 +1,6 @@
 """search.run on tiny demo data: each tuner, seeding, failures, resume, leaderboard, console."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,12 +11,14 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from conftest import SMALL_CNN, search_args, subprocess_env
+from conftest import SMALL_CNN, search_args
 from search import leaderboard
 from search.config import RunConfig
 from search.hypermodel import NanGuard
 from search.run import main
 from spaces import SPACES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_oracle_trials(project_dir: Path) -> dict:
@@ -125,7 +128,8 @@ def test_existing_project_needs_resume_or_overwrite(workdir, tiny_demo, capsys):
 def test_resume_after_kill_keeps_completed_trials(workdir, tiny_demo):
     args = search_args(tiny_demo, "k", "--space", "cnn", "--tuner", "random", "--max-trials", 4, "--max-epochs", 2,
                        "--seed", 3, *SMALL_CNN)
-    proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=subprocess_env(),
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=workdir, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     board = workdir / "tuner_runs" / "k" / "leaderboard.csv"
     deadline = time.time() + 240
