@@ -4,8 +4,8 @@
 # at batch 32 on the same stratified sample, written out in plain Keras (bench/plain_cnn.py) and
 # as a one-trial search.run with every hyperparameter pinned; then the same with AdamW (decay 0.01).
 # The sample is bench_random_points.py's (--train-sample 7200 --val-sample 1000, seed 0).
-# Logs: bench/results/plain_vs_harness_*.log
-set -u
+# Logs: bench/results/plain_vs_harness_*.log (the committed Adam log ran these commands as project cmp-harness)
+set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-tuner_runs/rp-data/train7200-val1000-seed0}
 OUT=bench/results
@@ -19,4 +19,4 @@ for opt in adam adamw; do
     --fix label_smoothing=0 --fix mixup=0 --project cmp-$opt --overwrite --plain --no-tensorboard \
     --precision float32 > $OUT/plain_vs_harness_$opt.log 2>&1
 done
-grep -h "val_accuracy" $OUT/plain_vs_harness_*.log
+grep -H "val_accuracy" $OUT/plain_vs_harness_*.log
