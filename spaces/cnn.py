@@ -9,14 +9,10 @@ the real data (bench/bench_random_points.py) most trials without it were still a
 class after the first 2-epoch round, so a search does not spend its trials on it. Without it the
 convolutions start He-initialised behind the recipe's warm-up; whether that trains faster depends
 on the machine (`bench/bench_cpu_speed.py`). Dropout follows every block, hence at most 0.3.
-A first block of one convolution is not drawn: `convs_per_block` draws 2-3, and `lean_first_block`
-(one convolution in the first block, at 2-3 per block) is off unless pinned. In a random search on
-the real data 7 of 12 trials with one stayed at the majority class after their first round,
-against 3 of 16 with more (bench/results/random_points_cpu_v*.csv), while a pinned
-`--fix lean_first_block=true` is the CPU's cheaper shape: at full resolution the first block's
-second convolution is the default model's costliest layer (its op profile in the README), and
-over whole epochs the lean model kept up (Benchmarks). `--fix convs_per_block=1` still builds
-(the tests' small nets), and searches from before rebuild as they were searched.
+`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first block one convolution: at full
+resolution that block's second convolution is the costliest layer of the default model on the
+CPU (its op profile in the README), so this is the CPU's cheaper shape; off by default, which
+is also how searches from before it existed are rebuilt.
 """
 import keras
 
@@ -52,12 +48,12 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     # and the one 5-block random point of the CPU benchmark stayed at the majority rate.
     blocks = hp.Int("conv_blocks", 2, 4, default=3)
     filters = hp.Choice("filters", [16, 32, 64], default=32)
-    convs = hp.Int("convs_per_block", 2, 3, default=2)  # 1 only when pinned (module doc)
+    convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
     dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=0.25)
-    # on only when pinned (module doc); with one convolution per block it would change nothing
+    # with one convolution per block it changes nothing, so it is drawn only with 2-3
     lean_first = conditional(hp, "lean_first_block", "convs_per_block", [2, 3],
-                             lambda: hp.Fixed("lean_first_block", False))
+                             lambda: hp.Boolean("lean_first_block", default=False))
     for b in range(blocks):
         block_convs = 1 if b == 0 and lean_first else convs
         x = conv_block(x, min(filters * 2 ** b, MAX_FILTERS), block_convs, batch_norm, dropout)

@@ -216,20 +216,3 @@ def test_cnn_lean_first_block_has_one_convolution_before_the_first_pooling(lean)
     assert kinds[:first_pool].count("Conv2D") == (1 if lean else 3)
     assert kinds.count("Conv2D") == (4 if lean else 6)  # the second block keeps its 3
     assert [p.name for p in hp.space].count("lean_first_block") == 1  # pinned, not declared a second time
-
-
-def test_cnn_draws_no_one_convolution_first_block_but_takes_one_pinned():
-    """Random points of one convolution in the first block mostly stayed at the majority class
-    (spaces/cnn.py), so the space does not draw them; pinned, they still build."""
-    hp = kt.HyperParameters()
-    get_space("cnn").build(hp, OPTIONS)
-    space = {p.name: p for p in hp.space}
-    assert (space["convs_per_block"].min_value, space["convs_per_block"].max_value) == (2, 3)
-    assert isinstance(space["lean_first_block"], kt.engine.hyperparameters.Fixed)
-    assert space["lean_first_block"].value is False
-    pinned = kt.HyperParameters()
-    for k, v in {"conv_blocks": 2, "filters": 16, "convs_per_block": 1}.items():
-        pinned.Fixed(k, v)
-    kinds = [type(layer).__name__ for layer in get_space("cnn").build(pinned, OPTIONS).layers]
-    assert kinds.count("Conv2D") == 2 and kinds[:kinds.index("MaxPooling2D")].count("Conv2D") == 1
-    assert "lean_first_block" not in pinned.values or pinned.values["lean_first_block"] is None
