@@ -1,0 +1,18 @@
+#!/bin/bash
+# One random-points trial that stayed at the majority class (random_points_cpu_v4.csv, trial 00:
+# AdamW 4.1e-4 with mixup 0.2), rerun with every value pinned, once with AdamW and once with Adam:
+# is the optimizer what kept it there? 2 epochs at batch 32 on bench_random_points.py's
+# 3,000-face sample (seed 0). Logs: bench/results/paired_optimizers_*.log
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${1:-tuner_runs/rp-data/train3000-val1000-seed0}
+for opt in adamw adam; do
+  extra=(); [ $opt = adamw ] && extra=(--fix adamw_weight_decay=0.00839)
+  python -m search.run --space cnn --tuner random --max-trials 1 --max-epochs 2 --data "$D" --batch-size 32 \
+    --fix augment=off --fix crop_size=44 --fix random_erasing=0.25 --fix class_weight=none --fix conv_blocks=2 \
+    --fix filters=64 --fix convs_per_block=3 --fix lean_first_block=false --fix dropout=0.25 --fix pooling=flatten \
+    --fix dense_units=64 --fix optimizer=$opt "${extra[@]}" --fix learning_rate=0.00041 --fix lr_schedule=cosine \
+    --fix label_smoothing=0 --fix mixup=0.2 --project pair-$opt --overwrite --plain --no-tensorboard \
+    --precision float32 2>&1 | grep -v "^I0000\|^WARNING: All log\|cpu_feature\|^To enable" > bench/results/paired_optimizers_$opt.log
+done
+grep -H "val_accuracy" bench/results/paired_optimizers_*.log
