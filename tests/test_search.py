@@ -198,6 +198,16 @@ def test_quick_holds_the_plain_recipe_and_the_cnn_width_unless_fixed_otherwise(w
     assert "--resume: " in capsys.readouterr().err
 
 
+def test_auto_precision_takes_bfloat16_only_when_clearly_faster():
+    from search.precision import MARGIN, faster_policy
+    assert faster_policy({"float32": 0.158, "mixed_bfloat16": 0.1569}) == "float32"  # a tie stays float32
+    assert faster_policy({"float32": 0.2, "mixed_bfloat16": 0.3}) == "float32"
+    assert faster_policy({"float32": 0.3, "mixed_bfloat16": 0.1}) == "mixed_bfloat16"
+    edge = 1.0 - MARGIN
+    assert faster_policy({"float32": 1.0, "mixed_bfloat16": edge - 0.01}) == "mixed_bfloat16"
+    assert faster_policy({"float32": 1.0, "mixed_bfloat16": edge + 0.01}) == "float32"
+
+
 def test_resume_keeps_the_searchs_settings_unless_given_again(workdir, tiny_demo):
     first = search_args(tiny_demo, "keep", "--space", "baseline", "--tuner", "random", "--max-trials", 1,
                         "--max-epochs", 2, "--patience", 7)
