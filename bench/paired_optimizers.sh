@@ -8,11 +8,10 @@ cd "$(dirname "$0")/.."
 D=${1:-tuner_runs/rp-data/train3000-val1000-seed0}
 for opt in adamw adam; do
   extra=(); [ $opt = adamw ] && extra=(--fix adamw_weight_decay=0.00839)
-  python -m search.run --space cnn --tuner random --max-trials 1 --max-epochs 2 --data "$D" --batch-size 32 \
+  bench/pinned_trial.sh "$D" pair-$opt bench/results/paired_optimizers_$opt.log \
     --fix augment=off --fix crop_size=44 --fix random_erasing=0.25 --fix class_weight=none --fix conv_blocks=2 \
     --fix filters=64 --fix convs_per_block=3 --fix lean_first_block=false --fix dropout=0.25 --fix pooling=flatten \
     --fix dense_units=64 --fix optimizer=$opt "${extra[@]}" --fix learning_rate=0.00041 --fix lr_schedule=cosine \
-    --fix label_smoothing=0 --fix mixup=0.2 --project pair-$opt --overwrite --plain --no-tensorboard \
-    --precision float32 2>&1 | grep -v "^I0000\|^WARNING: All log\|cpu_feature\|^To enable" > bench/results/paired_optimizers_$opt.log
+    --fix label_smoothing=0 --fix mixup=0.2
 done
 grep -H "val_accuracy" bench/results/paired_optimizers_*.log

@@ -12,11 +12,10 @@ OUT=bench/results
 python bench/plain_cnn.py "$D" 2 > $OUT/plain_vs_harness_plain.log 2>&1
 for opt in adam adamw; do
   extra=(); [ $opt = adamw ] && extra=(--fix adamw_weight_decay=0.01)
-  python -m search.run --space cnn --tuner random --max-trials 1 --max-epochs 2 --data "$D" --batch-size 32 \
+  bench/pinned_trial.sh "$D" cmp-$opt $OUT/plain_vs_harness_$opt.log \
     --fix augment=off --fix crop_size=48 --fix random_erasing=0 --fix class_weight=none --fix conv_blocks=3 \
     --fix filters=32 --fix convs_per_block=2 --fix lean_first_block=false --fix dropout=0.25 --fix pooling=flatten \
     --fix dense_units=256 --fix optimizer=$opt "${extra[@]}" --fix learning_rate=0.001 --fix lr_schedule=plateau \
-    --fix label_smoothing=0 --fix mixup=0 --project cmp-$opt --overwrite --plain --no-tensorboard \
-    --precision float32 > $OUT/plain_vs_harness_$opt.log 2>&1
+    --fix label_smoothing=0 --fix mixup=0
 done
 grep -H "val_accuracy" $OUT/plain_vs_harness_*.log
