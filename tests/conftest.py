@@ -57,15 +57,26 @@ def tensorflow_function_mode(request):
         yield
 
 
+def uses_module_fixture(item) -> bool:
+    """Whether the test takes a fixture built once per module (or class)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "class", "package") for chain in defs for d in chain)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """The tests that share the session's `reported` fixture (two searches and a report, the suite's
-    dearest setup) run in one worker process; every other module keeps to one worker too, so its
-    module-scoped fixtures are built once (pyproject: --dist loadgroup)."""
+    dearest setup) run in one worker process, and so do a module's tests that share a module-scoped
+    fixture, so it is built once (pyproject: --dist loadgroup). Every other test is scheduled on its
+    own: a long module of independent tests (the distributed searches, the per-space reports) kept
+    whole on one worker left the other idle at the end of the run."""
     for item in items:
         module = getattr(getattr(item, "module", None), "__name__", item.nodeid.split("::")[0])
-        group = "reported" if "reported" in getattr(item, "fixturenames", ()) else module
-        item.add_marker(pytest.mark.xdist_group(group))
+        if "reported" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("reported"))
+        elif uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 # A cnn small enough for tests of the harness (not of the space): 2 blocks of one 16-wide conv.
