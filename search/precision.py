@@ -1,4 +1,4 @@
-"""`--precision auto`: pick the fastest Keras dtype policy for a space on this machine, by measuring.
+"""`--precision auto`: pick a Keras dtype policy for a space on this machine, by measuring.
 
 On a CUDA GPU it is mixed_float16. On a CPU it depends: with AMX, mixed_bfloat16 made a VGG-style
 CNN 2-3x faster but MobileNetV2 (depthwise convolutions) 2x slower, so each space is timed for a
@@ -78,14 +78,22 @@ def choose(requested: str, space: str, build, input_shape, cache_dir, fixed: dic
         return {"policy": requested, "how": "requested"}
     if has_cuda_gpu():
         return {"policy": "mixed_float16", "how": "CUDA GPU"}
-    key = f"{space}|{keras.backend.backend()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
-    key += f"|{json.dumps(fixed, sort_keys=True)}" if fixed else ""
+    key = cache_key(space, fixed)
     path = os.path.join(cache_dir, CACHE_FILE)
     cache = json.loads(Path(path).read_text()) if os.path.isfile(path) else {}
     if key not in cache:
         timings = {p: round(time_steps(build, p, input_shape), 4) for p in CANDIDATES}
         cache[key] = {"policy": faster_policy(timings), "how": "measured", "seconds_per_step": timings}
-        os.makedirs(cache_dir, exist_ok=True)
-        atomic_write_text(path, json.dumps(cache, indent=2) + "\n")
-    # judged again from the timings, so entries cached under an older rule follow this one
-    return {**cache[key], "policy": faster_policy(cache[key]["seconds_per_step"])}
+    elif cache[key]["policy"] != faster_policy(cache[key]["seconds_per_step"]):
+        cache[key]["policy"] = faster_policy(cache[key]["seconds_per_step"])  # cached under an older rule
+    else:
+        return cache[key]
+    os.makedirs(cache_dir, exist_ok=True)
+    atomic_write_text(path, json.dumps(cache, indent=2) + "\n")
+    return cache[key]
+
+
+def cache_key(space: str, fixed: dict | None = None) -> str:
+    """What the timings depend on: the space and what --fix holds, the backend and the CPU."""
+    key = f"{space}|{keras.backend.backend()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
+    return key + (f"|{json.dumps(fixed, sort_keys=True)}" if fixed else "")

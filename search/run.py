@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--overwrite", action="store_true", help="start fresh, deleting an existing project")
     mode.add_argument("--resume", action="store_true", help="continue an interrupted search")
     p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                   help="Keras dtype policy; auto: mixed_float16 on a CUDA GPU, else the faster of float32 and "
-                        "mixed_bfloat16 for the space, measured on this machine")
+                   help="Keras dtype policy; auto: mixed_float16 on a CUDA GPU, else float32 unless mixed_bfloat16 "
+                        "is more than 10%% faster for the space, measured on this machine")
     p.add_argument("--weights", default="imagenet",
                    help="mobilenet backbone: imagenet, a local no-top .h5 file, or none (random init)")
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")

@@ -58,20 +58,26 @@ def tensorflow_function_mode(request):
 
 
 def uses_module_fixture(item) -> bool:
-    """Whether the test takes a fixture built once per module (or class)."""
+    """Whether the test takes a fixture built once per module, class or package (the definition
+    that serves it: the last of its name's chain)."""
     info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope in ("module", "class", "package") for chain in defs for d in chain)
+    if info is None:
+        return False
+    chains = [info.name2fixturedefs[n] for n in item.fixturenames if n in info.name2fixturedefs]
+    return any(chain and chain[-1].scope in ("module", "class", "package") for chain in chains)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """The tests that share the session's `reported` fixture (two searches and a report, the suite's
     dearest setup) run in one worker process, and so do a module's tests that share a module-scoped
-    fixture, so it is built once (pyproject: --dist loadgroup). Every other test is scheduled on its
-    own: a long module of independent tests (the distributed searches, the per-space reports) kept
-    whole on one worker left the other idle at the end of the run."""
+    fixture, so it is built once (pyproject: --dist loadgroup); a module may set its own group
+    (test_distributed.py). Every other test is scheduled on its own: long modules of independent
+    tests (the per-space reports, the searches) kept whole on one worker left the other idle at the
+    end of the run."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
         module = getattr(getattr(item, "module", None), "__name__", item.nodeid.split("::")[0])
         if "reported" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("reported"))

@@ -17,6 +17,10 @@ from fer.errors import UserError
 from tests.conftest import SMALL_CNN, search_args
 
 ROOT = Path(__file__).resolve().parents[1]
+# One after another in one pytest worker: each search pins its workers to the same cores
+# (search/distributed/workers.py), so two at once would put two workers on each core and slow both
+# against their wall-clock asserts.
+pytestmark = pytest.mark.xdist_group("distributed")
 
 
 def rows_of(project_dir: Path) -> list[dict]:

@@ -208,6 +208,20 @@ def test_auto_precision_takes_bfloat16_only_when_clearly_faster():
     assert faster_policy({"float32": 1.0, "mixed_bfloat16": edge + 0.01}) == "float32"
 
 
+def test_auto_precision_rejudges_a_tie_cached_under_the_old_rule(tmp_path, monkeypatch):
+    from search import precision
+    monkeypatch.setattr(precision, "has_cuda_gpu", lambda: False)
+    key = precision.cache_key("cnn", {"filters": 32})
+    tie = {"policy": "mixed_bfloat16", "how": "measured", "seconds_per_step": {"float32": 0.158, "mixed_bfloat16": 0.1569}}
+    (tmp_path / precision.CACHE_FILE).write_text(json.dumps({key: tie}))
+
+    def not_timed_again(hp):
+        raise AssertionError("a cached space was timed again")
+    chosen = precision.choose("auto", "cnn", not_timed_again, (48, 48, 1), str(tmp_path), {"filters": 32})
+    assert chosen["policy"] == "float32" and chosen["seconds_per_step"] == tie["seconds_per_step"]
+    assert json.loads((tmp_path / precision.CACHE_FILE).read_text())[key]["policy"] == "float32"  # rewritten
+
+
 def test_resume_keeps_the_searchs_settings_unless_given_again(workdir, tiny_demo):
     first = search_args(tiny_demo, "keep", "--space", "baseline", "--tuner", "random", "--max-trials", 1,
                         "--max-epochs", 2, "--patience", 7)
