@@ -81,13 +81,14 @@ def choose(requested: str, space: str, build, input_shape, cache_dir, fixed: dic
     key = cache_key(space, fixed)
     path = os.path.join(cache_dir, CACHE_FILE)
     cache = json.loads(Path(path).read_text()) if os.path.isfile(path) else {}
-    if key not in cache:
+    if key in cache:
+        policy = faster_policy(cache[key]["seconds_per_step"])  # judged again: it may be cached under an older rule
+        if cache[key]["policy"] == policy:
+            return cache[key]
+        cache[key]["policy"] = policy
+    else:
         timings = {p: round(time_steps(build, p, input_shape), 4) for p in CANDIDATES}
         cache[key] = {"policy": faster_policy(timings), "how": "measured", "seconds_per_step": timings}
-    elif cache[key]["policy"] != faster_policy(cache[key]["seconds_per_step"]):
-        cache[key]["policy"] = faster_policy(cache[key]["seconds_per_step"])  # cached under an older rule
-    else:
-        return cache[key]
     os.makedirs(cache_dir, exist_ok=True)
     atomic_write_text(path, json.dumps(cache, indent=2) + "\n")
     return cache[key]
