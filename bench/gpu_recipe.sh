@@ -15,7 +15,7 @@
 #                                          2 epochs, 4 seeded searches per space at once, --time-budget 110s
 #   4 recipe search            ~105 (130)  search.run: cnn at the FER-2013 recipe (VGG 64-512, SGD, cosine,
 #                                          crop 44), 3 random trials x 3 epochs of the free hyperparameters
-#                                          (dropout, sgd_learning_rate, weight_decay, label_smoothing), 75s
+#                                          (sgd_learning_rate, weight_decay, label_smoothing), 75s
 #   5 report                   the rest    search.report: the best retrained for as many epochs (up to 40)
 #                                          as the search's pace fits into what is left, ten-crop TTA
 #   6 files                    -           logs, leaderboards and the report's metrics into $OUT

@@ -6,6 +6,9 @@
 # Arguments after DATA change some of the point's values (later --fix wins); VARIANT names their
 # logs and OPTS picks the optimizers, e.g. whether mixup and erasing are what kept it there:
 #   VARIANT=no-mixup-erasing OPTS=adamw bench/paired_optimizers.sh "" --fix mixup=0 --fix random_erasing=0
+# or whether dropout is (the point had 0.25 after every block and in the head):
+#   VARIANT=head-dropout OPTS=adamw bench/paired_optimizers.sh "" --fix block_dropout=0
+#   VARIANT=no-dropout OPTS=adamw bench/paired_optimizers.sh "" --fix block_dropout=0 --fix dropout=0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-tuner_runs/rp-data/train3000-val1000-seed0}
@@ -14,7 +17,7 @@ for opt in ${OPTS:-adamw adam}; do
   extra=(); [ $opt = adamw ] && extra=(--fix adamw_weight_decay=0.00839)
   bench/pinned_trial.sh "$D" pair-$opt bench/results/paired_optimizers_$opt${VARIANT:+_$VARIANT}.log \
     --fix augment=off --fix crop_size=44 --fix random_erasing=0.25 --fix class_weight=none --fix conv_blocks=2 \
-    --fix filters=64 --fix convs_per_block=3 --fix lean_first_block=false --fix dropout=0.25 --fix pooling=flatten \
+    --fix filters=64 --fix convs_per_block=3 --fix lean_first_block=false --fix dropout=0.25 --fix block_dropout=0.25 --fix pooling=flatten \
     --fix dense_units=64 --fix optimizer=$opt "${extra[@]}" --fix learning_rate=0.00041 --fix lr_schedule=cosine \
     --fix label_smoothing=0 --fix mixup=0.2 "$@"
 done

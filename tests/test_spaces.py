@@ -216,3 +216,37 @@ def test_cnn_lean_first_block_has_one_convolution_before_the_first_pooling(lean)
     assert kinds[:first_pool].count("Conv2D") == (1 if lean else 3)
     assert kinds.count("Conv2D") == (4 if lean else 6)  # the second block keeps its 3
     assert [p.name for p in hp.space].count("lean_first_block") == 1  # pinned, not declared a second time
+
+
+def dropout_rates(model) -> list[float]:
+    return [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+
+
+@pytest.mark.parametrize("pins, rates", [
+    ({}, []),  # drawn never: the space's points have no dropout
+    ({"dropout": 0.3}, [0.3]),  # the head only, as the published VGG
+    ({"block_dropout": 0.2}, [0.2, 0.2]),  # after each of the 2 blocks, not in the head
+    ({"dropout": 0.3, "block_dropout": 0.2}, [0.2, 0.2, 0.3]),
+])
+def test_cnn_dropout_is_taken_only_when_pinned(pins, rates):
+    hp = kt.HyperParameters()
+    for k, v in {"conv_blocks": 2, "filters": 16, **pins}.items():
+        hp.Fixed(k, v)
+    assert dropout_rates(get_space("cnn").build(hp, OPTIONS)) == pytest.approx(rates)
+    params = {p.name: p for p in hp.space}
+    assert isinstance(params["dropout"], kt.engine.hyperparameters.Fixed)
+    assert isinstance(params["block_dropout"], kt.engine.hyperparameters.Fixed)
+
+
+def test_cnn_trial_searched_before_block_dropout_is_rebuilt_with_dropout_after_every_block():
+    """A saved trial of the earlier space (dropout drawn, applied after every block and in the head)."""
+    saved = kt.HyperParameters()
+    saved.Int("conv_blocks", 2, 4, default=3)
+    saved.Float("dropout", 0.0, 0.3, step=0.05, default=0.25)
+    saved.values.update({"conv_blocks": 2, "dropout": 0.15})
+    assert dropout_rates(get_space("cnn").build(saved, OPTIONS)) == pytest.approx([0.15, 0.15, 0.15])
+    fresh = kt.HyperParameters()  # the first build of a new search: nothing saved, no dropout
+    get_space("cnn").build(fresh, OPTIONS)
+    trial = fresh.copy()  # a trial of the new search: block_dropout is in its space, so 0 stays 0
+    trial.values["conv_blocks"] = 2
+    assert dropout_rates(get_space("cnn").build(trial, OPTIONS)) == []
