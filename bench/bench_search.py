@@ -75,7 +75,8 @@ def tuner_for(space, tuner, runs_dir, trials, epochs, data, weights=None, hp_fix
 
 
 OVERHEAD_HPS = {"augment": "off", "class_weight": "none", "conv_blocks": 3, "filters": 32, "convs_per_block": 2,
-                "batch_norm": True, "dropout": 0.25, "dense_units": 256, "optimizer": "adam", "learning_rate": 1e-3}
+                "batch_norm": True, "dropout": 0.25,
+                "block_dropout": 0.25, "dense_units": 256, "optimizer": "adam", "learning_rate": 1e-3}
 
 
 def overhead_side(side: str, data_dir: str, epochs: int, rep: int) -> None:

@@ -14,14 +14,17 @@ resolution that block's second convolution is the costliest layer of the default
 CPU (its op profile in the README), so this is the CPU's cheaper shape; off by default, which
 is also how searches from before it existed are rebuilt.
 
-Dropout is taken only when pinned (`--fix dropout=0.2` for the head, as in the published
-FER-2013 VGG, usef-kh/fer models/vgg.py; `--fix block_dropout=...` after every block as well):
+Dropout is taken only when pinned: `--fix dropout=0.2` before the logits (the published FER-2013
+VGG, usef-kh/fer models/vgg.py, has none between convolutions and 0.2 after each of its two
+fully connected layers), `--fix block_dropout=...` after every block as well:
 a first round cannot judge it. On a 3,000-face sample, 2 epochs at batch 32, a point that reached
 39 (val accuracy, in percent) without dropout reached 30 with 0.1 in the head, 28 with 0.25 and
-stayed at the majority rate with 0.5, or with 0.1 or 0.25 after every block (README, "Random
-points"), so a search drawing it spends its first rounds on points that look as if they learned
-nothing. Searches from before the change drew `dropout` and applied it after every block as well
-as in the head; they are rebuilt that way (`legacy_block_dropout`).
+stayed at the majority rate (25) with 0.5; 28-29 with 0.1 or 0.25 after every block
+(bench/dropout_first_round.sh), so a search drawing it spends its first rounds on points that look
+as if they learned little or nothing. The resnet space's head (global pooling straight into the
+logits) lost under a point to dropout 0.2 in the same run, so resnet still draws it. Searches
+from before the change drew `dropout` and applied it after every block as well as in the head;
+they are rebuilt, and resumed, that way (`legacy_block_dropout`).
 """
 import keras
 import keras_tuner as kt
@@ -50,15 +53,16 @@ def conv_block(x, width: int, convs: int, batch_norm: bool, dropout: float):
     return keras.layers.Dropout(dropout)(x) if dropout > 0 else x
 
 
-def legacy_block_dropout(hp) -> float:
-    """Block dropout for a trial searched before `block_dropout` existed: its `dropout`, which then
-    also followed every block. Such a trial's saved space is whole but lacks `block_dropout`; the
-    first build of a new search holds at most the --fix pins (Fixed), and a trial of a new search
-    has `block_dropout` in its space: both get 0 (or the pinned value, as hp.Fixed keeps it)."""
+def legacy_block_dropout(hp) -> float | None:
+    """`dropout` for a trial of a search from before `block_dropout` existed (it then followed every
+    block as well as the head), else None. Such a trial's saved space is whole but lacks
+    `block_dropout`, and so does every trial of such a search resumed: `block_dropout` is never
+    declared for them, so it cannot enter their oracle's space. The first build of a new search
+    holds at most the --fix pins (Fixed), and a trial of a new search has `block_dropout`."""
     names = {p.name for p in hp.space}
     saved_trial = any(not isinstance(p, kt.engine.hyperparameters.Fixed) for p in hp.space)
     if "block_dropout" in names or "dropout" not in hp.values or not saved_trial:
-        return 0.0
+        return None
     return float(hp.values["dropout"])
 
 
@@ -73,7 +77,8 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     filters = hp.Choice("filters", [16, 32, 64], default=32)
     convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
-    block_dropout = hp.Fixed("block_dropout", legacy)  # both only when pinned (module doc)
+    # both only when pinned (module doc); a search from before the split keeps its own
+    block_dropout = hp.Fixed("block_dropout", 0.0) if legacy is None else legacy
     dropout = hp.Fixed("dropout", 0.0)
     # with one convolution per block it changes nothing, so it is drawn only with 2-3
     lean_first = conditional(hp, "lean_first_block", "convs_per_block", [2, 3],

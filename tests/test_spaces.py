@@ -117,14 +117,14 @@ def test_class_weights_modes():
 @pytest.mark.parametrize("space", ["baseline", "cnn", "resnet"])
 def test_random_points_draw_no_balanced_weights_and_learnable_ranges(space):
     """The ranges the random-points benchmark chose: balanced weights only when pinned, at most 4
-    cnn blocks, Adam from 3e-4 and SGD from 3e-3 (spaces/common.py, spaces/cnn.py, spaces/recipe.py)."""
+    cnn blocks, Adam 3e-4 to 3e-3 and SGD 3e-3 to 1.5e-2 (spaces/common.py, spaces/cnn.py, spaces/recipe.py)."""
     declared = kt.HyperParameters()
     get_space(space).build(declared, SpaceOptions(weights=None))
     keras.backend.clear_session()
     params = {p.name: p for p in declared.space}
     assert list(params["class_weight"].values) == ["none", "sqrt"]
     lr, sgd_lr = params["learning_rate"], params["sgd_learning_rate"]
-    assert (lr.min_value, lr.max_value, sgd_lr.min_value, sgd_lr.max_value) == pytest.approx((3e-4, 3e-3, 3e-3, 3e-2))
+    assert (lr.min_value, lr.max_value, sgd_lr.min_value, sgd_lr.max_value) == pytest.approx((3e-4, 3e-3, 3e-3, 1.5e-2))
     if space == "cnn":
         assert params["conv_blocks"].max_value == 4
 
@@ -239,14 +239,19 @@ def test_cnn_dropout_is_taken_only_when_pinned(pins, rates):
 
 
 def test_cnn_trial_searched_before_block_dropout_is_rebuilt_with_dropout_after_every_block():
-    """A saved trial of the earlier space (dropout drawn, applied after every block and in the head)."""
+    """A saved trial of the earlier space (dropout drawn, applied after every block and in the head),
+    and the next trials of that search resumed: block_dropout never enters its space."""
     saved = kt.HyperParameters()
     saved.Int("conv_blocks", 2, 4, default=3)
     saved.Float("dropout", 0.0, 0.3, step=0.05, default=0.25)
     saved.values.update({"conv_blocks": 2, "dropout": 0.15})
     assert dropout_rates(get_space("cnn").build(saved, OPTIONS)) == pytest.approx([0.15, 0.15, 0.15])
+    assert "block_dropout" not in {p.name for p in saved.space}  # so the resumed oracle never draws it
+    resumed = saved.copy()  # the oracle's next trial of that search, with its own draw
+    resumed.values["dropout"] = 0.3
+    assert dropout_rates(get_space("cnn").build(resumed, OPTIONS)) == pytest.approx([0.3, 0.3, 0.3])
     fresh = kt.HyperParameters()  # the first build of a new search: nothing saved, no dropout
     get_space("cnn").build(fresh, OPTIONS)
-    trial = fresh.copy()  # a trial of the new search: block_dropout is in its space, so 0 stays 0
-    trial.values["conv_blocks"] = 2
-    assert dropout_rates(get_space("cnn").build(trial, OPTIONS)) == []
+    trial = fresh.copy()  # a trial of a new search holding a head dropout: the blocks stay without
+    trial.values.update({"conv_blocks": 2, "dropout": 0.3})
+    assert dropout_rates(get_space("cnn").build(trial, OPTIONS)) == pytest.approx([0.3])
