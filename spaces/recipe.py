@@ -7,7 +7,7 @@ depends on the budget: regularisation that helps over 300 epochs costs accuracy 
 choosing them is the search's job. The defaults are today's plain recipe (Adam, no decay,
 plateau, no smoothing, no mixup), so a search that pins nothing starts where it used to.
 
-The learning rate's range belongs to the optimizer: SGD needs rates several times Adam's (SGD_LR_FACTOR), so
+The learning rate's range belongs to the optimizer: SGD needs rates several times Adam's (SGD_LR_FACTOR, SGD_LR_TOP_FACTOR), so
 `sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd (a random
 point never pairs SGD with an Adam-sized rate, which left it at the majority class).
 The schedule itself (warm-up, cosine over the epochs of each fit) is a callback: the number of
@@ -22,9 +22,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "cosine")
 # SGD's learning-rate range is Adam's times SGD_LR_FACTOR at the bottom and SGD_LR_TOP_FACTOR at
 # the top: 3e-3 to 1.5e-2 for the cnn. The published FER recipes use 0.01-0.1 over 300 epochs; in
-# first 2-epoch rounds, with batch norm, SGD at 0.077 (GPU, batch 128) and at 0.017-0.025 (CPU
-# samples, batch 32: 4 of 5) stayed at the majority class (bench/results/random_points*.csv),
-# while 0.0144 won the GPU search.
+# first 2-epoch rounds with batch norm, SGD at 0.017-0.025 (CPU samples, batch 32) stayed at the
+# majority class 4 times in 5 (bench/results/random_points_cpu*.csv), and 0.0144 won the GPU search
+# (bench/results/gpu_recipe.log, where SGD at 0.077 with dropout 0.2 was at the majority after 1 epoch).
 SGD_LR_FACTOR = 10.0
 SGD_LR_TOP_FACTOR = 5.0
 SGD_MOMENTUM = 0.9

@@ -84,11 +84,11 @@ def built(space: str, **pinned) -> keras.Model:
 
 
 def test_label_smoothing_weight_decay_and_sgd_reach_the_compiled_model():
-    model = built("cnn", optimizer="sgd", sgd_learning_rate=0.03, weight_decay=3e-4, label_smoothing=0.1,
+    model = built("cnn", optimizer="sgd", sgd_learning_rate=0.012, weight_decay=3e-4, label_smoothing=0.1,
                   conv_blocks=2, filters=16)
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov
     assert model.optimizer.weight_decay == pytest.approx(3e-4)
-    assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.03)
+    assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.012)  # not the default 0.01
     assert model.loss.label_smoothing == pytest.approx(0.1)
     adam = built("cnn", optimizer="adam", learning_rate=2e-3, conv_blocks=2, filters=16)
     assert type(adam.optimizer) is keras.optimizers.Adam and not adam.optimizer.weight_decay
