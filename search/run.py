@@ -214,7 +214,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     try:
         if address:
             from search.distributed.roles import serve_workers
-            serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
+            stopped_by_budget = serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
         else:
             tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
                          callbacks=search_callbacks(config))

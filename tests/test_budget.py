@@ -94,3 +94,27 @@ def test_a_budget_smaller_than_one_epoch_is_a_one_line_error(workdir, tiny_demo,
     assert code == 2 and len(err.splitlines()) == 1
     assert "--time-budget 1m" in err and "2m00s" in err
     assert not (workdir / "tuner_runs" / "small").exists()
+
+
+@pytest.mark.parametrize("exit_status,by_budget", [(76, True), (0, False)])
+def test_the_chief_records_a_budget_stop_its_workers_report(tmp_path, exit_status, by_budget):
+    """A local worker whose next trial would not fit the budget exits with BUDGET_EXIT before the
+    deadline; the chief must still record the session as stopped by the budget (a clean-clone CI
+    run once saw both workers stop at 16 s of a 20 s budget and budget.json say otherwise)."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from search.distributed.chief import Chief, free_port
+    from search.distributed.workers import BUDGET_EXIT
+    assert BUDGET_EXIT == 76
+    oracle = SimpleNamespace(ongoing_trials={}, tuner_ids=set(), verbose=1,
+                             create_trial=lambda tuner_id: None, end_trial=lambda trial: None)
+    tuner = SimpleNamespace(oracle=oracle, console=None, fer_config=SimpleNamespace(project_dir=tmp_path),
+                            budget=budget.TimeBudget.starting_now(600), save=lambda: None)
+    exit_with = [sys.executable, "-c", f"raise SystemExit({exit_status})"]
+    workers = [{"tuner_id": f"tuner{k}", "proc": subprocess.Popen(exit_with)} for k in range(2)]
+    chief = Chief(tuner)
+    chief.serve("127.0.0.1", free_port(), workers)
+    assert all(w["gone"] for w in workers) and chief.stopped_by_budget is by_budget
+    assert not tuner.budget.spent()  # the deadline is far off: only the workers' exit status can say so

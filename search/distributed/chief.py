@@ -15,7 +15,7 @@ from concurrent import futures
 
 from fer.errors import UserError
 from search import leaderboard
-from search.distributed.workers import RECYCLE_EXIT, WORKER_LOGS, record_workers, spawn
+from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT, WORKER_LOGS, record_workers, spawn
 
 ENV_ID, ENV_IP, ENV_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 CHIEF_ID = "chief"
@@ -79,6 +79,7 @@ class Chief:
         self.config = tuner.fer_config
         self.oracle.verbose = 0  # keras-tuner's own prints would garble the live view
         self.shown = {}  # trial id -> the last epoch shown
+        self.stopped_by_budget = False
         self._watch()
 
     def _watch(self) -> None:
@@ -163,6 +164,8 @@ class Chief:
                     if code == RECYCLE_EXIT:  # it ran its share of trials: a fresh process takes over
                         spawn(w)
                         record_workers(self.config.project_dir, workers)
+                    elif code == BUDGET_EXIT and not w.get("gone"):  # its next trial would not fit the budget
+                        w["gone"], self.stopped_by_budget = True, True
                     elif code is not None and not w.get("gone"):
                         w["gone"] = True
                         if code != 0:
@@ -173,6 +176,7 @@ class Chief:
                 if workers is None and servicer.stop_triggered and self.finished():
                     break
                 if self.budget_over():
+                    self.stopped_by_budget = True
                     break
         finally:
             server.stop(grace=2)

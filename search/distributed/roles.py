@@ -9,8 +9,11 @@ from search.config import CONFIG_FILE, RunConfig
 from search.project import open_search_data, run_columns, train_and_val
 
 
-def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> None:
-    """Serve the oracle; with --workers, start the local workers first and stop them at the end."""
+def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> bool:
+    """Serve the oracle; with --workers, start the local workers first and stop them at the end.
+
+    True when the time budget ended the search (a local worker declined its next trial, or the
+    deadline passed), so the session's record in budget.json says why it stopped."""
     from search.distributed.chief import Chief
     from search.distributed.workers import start_workers, stop_workers
     chief = Chief(tuner)
@@ -23,6 +26,7 @@ def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) ->
                      f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
     try:
         chief.serve(host, port, workers)
+        return chief.stopped_by_budget
     finally:
         if workers:
             stop_workers(workers)
@@ -41,7 +45,7 @@ def run_worker(args) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
     from search.distributed import quiet_protos
     from search.distributed.chief import parse_address, use_chief, wait_for_chief
-    from search.distributed.workers import die_with_parent, limit_threads
+    from search.distributed.workers import BUDGET_EXIT, PARENT_ENV, die_with_parent, limit_threads
     quiet_protos.install()
     die_with_parent()
     host, port = parse_address(args.chief, "--chief")
@@ -55,7 +59,8 @@ def run_worker(args) -> int:
     config = RunConfig.load(project_dir)
     config.runs_dir = args.runs_dir
     use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
-    return run_trials_as_worker(config, args.recycle_after)
+    code = run_trials_as_worker(config, args.recycle_after)
+    return 0 if code == BUDGET_EXIT and not os.environ.get(PARENT_ENV) else code  # a remote worker's stop is normal
 
 
 def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) -> int:
@@ -63,7 +68,7 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
     import keras
 
     from search.console import PlainConsole
-    from search.distributed.workers import RECYCLE_EXIT
+    from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT
     from search.hypermodel import FerHyperModel, search_callbacks, space_options
     from search.tuners import Recycle, make_tuner
     from spaces import get_space
@@ -80,6 +85,6 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
                      callbacks=search_callbacks(config))
     except Recycle:
         return RECYCLE_EXIT
-    except BudgetSpent:
-        pass
+    except BudgetSpent:  # the chief learns from the exit status that the budget, not the oracle, ended it
+        return BUDGET_EXIT
     return 0

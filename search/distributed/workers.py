@@ -18,6 +18,7 @@ WORKERS_FILE = "workers.json"
 WORKER_LOGS = "workers"
 PARENT_ENV = "FER_SEARCH_CHIEF_PID"  # set for local workers: they stop when this process goes
 RECYCLE_EXIT = 75  # a worker's exit status when it leaves to be restarted fresh (--recycle-after)
+BUDGET_EXIT = 76  # a local worker's exit status when the time budget leaves no room for its next trial
 
 
 def gpu_count() -> int:
