@@ -52,16 +52,20 @@ def ongoing(project_dir: Path) -> dict:
         return {}
 
 
-def test_chief_and_two_workers_complete_a_search_each_trial_once(workdir, tiny_demo, capsys):
+def test_chief_and_two_recycled_workers_complete_a_search_each_trial_once(workdir, tiny_demo, capsys):
+    """Two local workers, each restarted after every trial (--recycle-after 1): every trial runs
+    once, in a fresh process, and both workers take trials. (One search for both, to keep the
+    serial distributed group short.)"""
     args = search_args(tiny_demo, "dist", "--space", "cnn", "--tuner", "random", "--max-trials", 4,
-                       "--max-epochs", 1, "--workers", 2, *SMALL_CNN)
+                       "--max-epochs", 1, "--workers", 2, "--recycle-after", 1, *SMALL_CNN)
     assert run_cli.main(args) == 0
     project = workdir / "tuner_runs" / "dist"
     rows = rows_of(project)
     ids = [r["trial_id"] for r in rows]
     assert len(ids) == len(set(ids)) == 4 and all(r["status"] == "COMPLETED" for r in rows)
-    ran_on = {json.loads((project / f"trial_{i}" / "fer_trial.json").read_text())["tuner_id"] for i in ids}
-    assert ran_on == {"tuner0", "tuner1"}  # both workers took trials
+    infos = [json.loads((project / f"trial_{i}" / "fer_trial.json").read_text()) for i in ids]
+    assert {i["tuner_id"] for i in infos} == {"tuner0", "tuner1"}  # both workers took trials
+    assert len({i["pid"] for i in infos}) == 4 and all(i["rss_mb"] > 0 for i in infos)  # a fresh process each
     workers = json.loads((project / WORKERS_FILE).read_text())
     assert [w["tuner_id"] for w in workers] == ["tuner0", "tuner1"]
     for w in workers:  # stopped at the end
@@ -136,17 +140,6 @@ def test_addresses_and_placement():
     assert worker_placement(1, 2, 0, [0, 1]) == {"gpu": None, "cores": [1], "threads": 1}
     assert worker_placement(0, 2, 0, [0, 1, 2, 3])["cores"] == [0, 1]
     assert worker_placement(3, 4, 2, [0, 1])["gpu"] == 1  # several GPUs: one each, round robin
-
-
-def test_recycled_worker_is_restarted_and_the_search_completes(workdir, tiny_demo):
-    args = search_args(tiny_demo, "recycle", "--space", "cnn", "--tuner", "random", "--max-trials", 2,
-                       "--max-epochs", 1, "--workers", 1, "--recycle-after", 1, *SMALL_CNN)
-    assert run_cli.main(args) == 0
-    project = workdir / "tuner_runs" / "recycle"
-    rows = rows_of(project)
-    assert sorted(r["trial_id"] for r in rows) == ["0", "1"] and all(r["status"] == "COMPLETED" for r in rows)
-    infos = [json.loads((project / f"trial_{r['trial_id']}" / "fer_trial.json").read_text()) for r in rows]
-    assert len({i["pid"] for i in infos}) == 2 and all(i["rss_mb"] > 0 for i in infos)  # a fresh process each
 
 
 def test_the_chief_holds_every_worker_to_the_time_budget(workdir, tiny_demo):
