@@ -46,10 +46,11 @@ class ReportingMixin:
         self.epoch_began, self.fastest_epoch = 0.0, None  # on the budget's clock
 
     def pre_create_trial(self):
-        if self.recycle_after and self.trials_run >= self.recycle_after:
-            raise Recycle()
+        # The budget first: a process about to be recycled knows the pace, its fresh successor does not.
         if self.budget is not None and not self.budget.fits(self.fastest_epoch):
             raise BudgetSpent()  # spent, or too little left for one epoch at the fastest pace seen
+        if self.recycle_after and self.trials_run >= self.recycle_after:
+            raise Recycle()
 
     def plan_lines(self) -> list[str]:
         """What the search will spend (printed at start): Hyperband's plan, or trials x epochs."""

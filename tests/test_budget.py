@@ -96,25 +96,40 @@ def test_a_budget_smaller_than_one_epoch_is_a_one_line_error(workdir, tiny_demo,
     assert not (workdir / "tuner_runs" / "small").exists()
 
 
-@pytest.mark.parametrize("exit_status,by_budget", [(76, True), (0, False)])
-def test_the_chief_records_a_budget_stop_its_workers_report(tmp_path, exit_status, by_budget):
+@pytest.mark.parametrize("exit_status,seconds_left,by_budget", [(76, 600, True), (0, 600, False), (75, -1, True)])
+def test_the_chief_records_a_budget_stop_its_workers_report(tmp_path, exit_status, seconds_left, by_budget):
     """A local worker whose next trial would not fit the budget exits with BUDGET_EXIT before the
     deadline; the chief must still record the session as stopped by the budget (a clean-clone CI
-    run once saw both workers stop at 16 s of a 20 s budget and budget.json say otherwise)."""
+    run once saw both workers stop at 16 s of a 20 s budget and budget.json say otherwise). A
+    worker leaving to be recycled after the deadline is not restarted (these have no command to
+    restart with: a restart would fail the test)."""
     import subprocess
     import sys
+    import threading
     from types import SimpleNamespace
 
     from search.distributed.chief import Chief, free_port
-    from search.distributed.workers import BUDGET_EXIT
-    assert BUDGET_EXIT == 76
-    oracle = SimpleNamespace(ongoing_trials={}, tuner_ids=set(), verbose=1,
+    from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT
+    assert (BUDGET_EXIT, RECYCLE_EXIT) == (76, 75)
+    elsewhere = SimpleNamespace(trial_id="9")  # a trial running on a remote worker: the deadline alone ends nothing
+    oracle = SimpleNamespace(ongoing_trials={"remote": elsewhere}, tuner_ids=set(), verbose=1,
                              create_trial=lambda tuner_id: None, end_trial=lambda trial: None)
     tuner = SimpleNamespace(oracle=oracle, console=None, fer_config=SimpleNamespace(project_dir=tmp_path),
-                            budget=budget.TimeBudget.starting_now(600), save=lambda: None)
+                            budget=budget.TimeBudget.starting_now(seconds_left), save=lambda: None)
     exit_with = [sys.executable, "-c", f"raise SystemExit({exit_status})"]
     workers = [{"tuner_id": f"tuner{k}", "proc": subprocess.Popen(exit_with)} for k in range(2)]
     chief = Chief(tuner)
-    chief.serve("127.0.0.1", free_port(), workers)
+    serving = threading.Thread(target=chief.serve, args=("127.0.0.1", free_port(), workers), daemon=True)
+    serving.start()
+    serving.join(timeout=30)
+    assert not serving.is_alive(), "the chief kept serving after every worker had left"
     assert all(w["gone"] for w in workers) and chief.stopped_by_budget is by_budget
-    assert not tuner.budget.spent()  # the deadline is far off: only the workers' exit status can say so
+    assert all(w["proc"].returncode == exit_status for w in workers)  # none was restarted
+
+
+@pytest.mark.parametrize("code,local,status", [(76, True, 76), (76, False, 0), (75, True, 75), (0, False, 0),
+                                               (1, False, 1)])
+def test_a_worker_says_budget_only_to_a_local_chief(code, local, status):
+    from search.distributed.roles import worker_exit_status
+    from search.distributed.workers import PARENT_ENV
+    assert worker_exit_status(code, {PARENT_ENV: "123"} if local else {}) == status

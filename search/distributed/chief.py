@@ -133,17 +133,22 @@ class Chief:
         for tuner_id in [t for t in list(self.oracle.ongoing_trials) if t not in keep]:
             self.fail_trial_of(tuner_id, f"interrupted: {tuner_id} stopped during this trial")
 
+    def budget_spent(self) -> bool:
+        budget = getattr(self.tuner, "budget", None)
+        return budget is not None and budget.spent()
+
     def budget_over(self) -> bool:
         """Remote workers stop asking for trials once the time budget is spent (they check it
         themselves): the chief ends when no trial is running any more."""
-        budget = getattr(self.tuner, "budget", None)
-        return budget is not None and budget.spent() and not self.oracle.ongoing_trials
+        return self.budget_spent() and not self.oracle.ongoing_trials
 
     def finished(self) -> bool:
         return not self.oracle.ongoing_trials and not self.oracle.tuner_ids
 
     def serve(self, host: str, port: int, workers: list[dict] | None = None) -> None:
-        """Serve until the search is done: every worker stopped, or (remote) the oracle is exhausted."""
+        """Serve until the search is done: every worker stopped, (remote) the oracle exhausted, or
+        the deadline passed with no trial running. `stopped_by_budget` says whether the budget
+        ended it: the deadline, or a local worker that left with BUDGET_EXIT."""
         import grpc
         from keras_tuner.src import protos
         from keras_tuner.src.distribute.oracle_chief import OracleServicer
@@ -161,10 +166,10 @@ class Chief:
                     self.show_progress(trial.trial_id)
                 for w in workers or []:
                     code = w["proc"].poll()
-                    if code == RECYCLE_EXIT:  # it ran its share of trials: a fresh process takes over
+                    if code == RECYCLE_EXIT and not self.budget_spent():  # a fresh process takes over
                         spawn(w)
                         record_workers(self.config.project_dir, workers)
-                    elif code == BUDGET_EXIT and not w.get("gone"):  # its next trial would not fit the budget
+                    elif code in (RECYCLE_EXIT, BUDGET_EXIT) and not w.get("gone"):  # no trial would fit
                         w["gone"], self.stopped_by_budget = True, True
                     elif code is not None and not w.get("gone"):
                         w["gone"] = True

@@ -45,7 +45,7 @@ def run_worker(args) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
     from search.distributed import quiet_protos
     from search.distributed.chief import parse_address, use_chief, wait_for_chief
-    from search.distributed.workers import BUDGET_EXIT, PARENT_ENV, die_with_parent, limit_threads
+    from search.distributed.workers import die_with_parent, limit_threads
     quiet_protos.install()
     die_with_parent()
     host, port = parse_address(args.chief, "--chief")
@@ -59,12 +59,20 @@ def run_worker(args) -> int:
     config = RunConfig.load(project_dir)
     config.runs_dir = args.runs_dir
     use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
-    code = run_trials_as_worker(config, args.recycle_after)
-    return 0 if code == BUDGET_EXIT and not os.environ.get(PARENT_ENV) else code  # a remote worker's stop is normal
+    return worker_exit_status(run_trials_as_worker(config, args.recycle_after), os.environ)
+
+
+def worker_exit_status(code: int, environ) -> int:
+    """BUDGET_EXIT tells a local chief that the budget ended this worker; a remote worker, which
+    no chief waits on, exits 0 then, as after any normal end."""
+    from search.distributed.workers import BUDGET_EXIT, PARENT_ENV
+    return 0 if code == BUDGET_EXIT and not environ.get(PARENT_ENV) else code
 
 
 def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) -> int:
-    """Take trials from the chief until its oracle has none left (or `recycle_after` are done)."""
+    """Take trials from the chief until its oracle has none left (exit status 0), `recycle_after`
+    are done (RECYCLE_EXIT: the local chief starts a fresh process) or the time budget leaves no
+    room for the next trial (BUDGET_EXIT)."""
     import keras
 
     from search.console import PlainConsole
