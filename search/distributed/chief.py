@@ -87,8 +87,7 @@ class Chief:
         create, end = oracle.create_trial, oracle.end_trial
 
         def create_trial(tuner_id):
-            budget = getattr(tuner, "budget", None)
-            if budget is not None and budget.spent() and tuner_id not in oracle.ongoing_trials:
+            if self.budget_spent() and tuner_id not in oracle.ongoing_trials:
                 return self.stopped_trial(tuner_id)  # the time budget holds for every worker
             known = tuner_id in oracle.ongoing_trials
             trial = create(tuner_id)
@@ -145,6 +144,23 @@ class Chief:
     def finished(self) -> bool:
         return not self.oracle.ongoing_trials and not self.oracle.tuner_ids
 
+    def tend(self, w: dict, workers: list[dict]) -> None:
+        """A local worker that has exited: restarted when it left to be recycled and the budget is
+        not spent, otherwise gone (the budget's stop recorded, or a death failing its trial)."""
+        code = w["proc"].poll()
+        if code is None or w.get("gone"):
+            return
+        if code == RECYCLE_EXIT and not self.budget_spent():  # a fresh process takes over
+            spawn(w)
+            record_workers(self.config.project_dir, workers)
+            return
+        w["gone"] = True
+        if code in (RECYCLE_EXIT, BUDGET_EXIT):  # no trial would fit the budget
+            self.stopped_by_budget = True
+        elif code != 0:
+            self.fail_trial_of(w["tuner_id"], f"worker {w['tuner_id']} died (exit status {code}); "
+                                              f"see {WORKER_LOGS}/{w['tuner_id']}.log")
+
     def serve(self, host: str, port: int, workers: list[dict] | None = None) -> None:
         """Serve until the search is done: every worker stopped, (remote) the oracle exhausted, or
         the deadline passed with no trial running. `stopped_by_budget` says whether the budget
@@ -165,17 +181,7 @@ class Chief:
                 for trial in list(self.oracle.ongoing_trials.values()):
                     self.show_progress(trial.trial_id)
                 for w in workers or []:
-                    code = w["proc"].poll()
-                    if code == RECYCLE_EXIT and not self.budget_spent():  # a fresh process takes over
-                        spawn(w)
-                        record_workers(self.config.project_dir, workers)
-                    elif code in (RECYCLE_EXIT, BUDGET_EXIT) and not w.get("gone"):  # no trial would fit
-                        w["gone"], self.stopped_by_budget = True, True
-                    elif code is not None and not w.get("gone"):
-                        w["gone"] = True
-                        if code != 0:
-                            self.fail_trial_of(w["tuner_id"], f"worker {w['tuner_id']} died (exit status {code}); "
-                                                              f"see {WORKER_LOGS}/{w['tuner_id']}.log")
+                    self.tend(w, workers)
                 if workers is not None and all(w.get("gone") for w in workers):
                     break
                 if workers is None and servicer.stop_triggered and self.finished():
