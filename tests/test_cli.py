@@ -55,7 +55,7 @@ before = dict(os.environ)
 import matplotlib
 backend = dict.__getitem__(matplotlib.rcParams, "backend")  # not get_backend(): it would resolve (and import pyplot)
 import fer, spaces, search, search.run, search.report, search.report.cli, search.report.run_report, fer.prepare, fer.predict, fer.faces
-import search.report.plots, fer.plots
+import search.report.drawing, fer.data_plots
 changed = sorted(k for k in set(os.environ) | set(before) if os.environ.get(k) != before.get(k))
 print(json.dumps({"env": changed, "backend_same": dict.__getitem__(matplotlib.rcParams, "backend") == backend,
                   "tensorflow": "tensorflow" in sys.modules, "pyplot": "matplotlib.pyplot" in sys.modules}))

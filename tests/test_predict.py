@@ -13,7 +13,7 @@ from fer.constants import CLASS_NAMES, IMAGE_SHAPE
 from fer.dataset import Dataset
 from fer.errors import UserError
 from fer.predict_output import BOX_COLOUR, LABEL_COLOUR
-from fer.winners import best_model_path
+from fer.model_files import best_model_path
 from search.report.retrain import save_inference_model
 from spaces import SpaceOptions, get_space
 from tests.conftest import face, image_bytes

@@ -23,7 +23,7 @@ def _report(reported, tmp_path, *extra) -> int:
 
 
 def test_a_figure_that_cannot_be_drawn_is_left_out_with_its_reason(reported, tmp_path, monkeypatch, capsys):
-    from search.report import gradcam, plots
+    from search.report import drawing, gradcam
 
     def broken_curves(path, *args, **kwargs):
         path.write_bytes(b"half a png")  # written, then failed: nothing half-written may stay
@@ -32,7 +32,7 @@ def test_a_figure_that_cannot_be_drawn_is_left_out_with_its_reason(reported, tmp
     def broken_gradcam(*args, **kwargs):
         raise NotImplementedError("no gradients here")
 
-    monkeypatch.setattr(plots, "learning_curves", broken_curves)
+    monkeypatch.setattr(drawing, "learning_curves", broken_curves)
     monkeypatch.setattr(gradcam, "gradcam", broken_gradcam)
     assert _report(reported, tmp_path, "--run", "tuner_runs/base", "--top", "1", "--epochs", "1") == 0
     out = tmp_path / "r" / "base"

@@ -2,6 +2,6 @@
 
 `python -m search.report` runs `cli.main`. The pieces, in the order a report is made:
 `winners` (which trials), `retrain`, `evaluate` (scores, Grad-CAM via `gradcam`), `importance`,
-then `tables`, `figures` (drawn by `plots`) and `page`, assembled by `run_report` or `compare`;
-`console` is what the user sees meanwhile, `files` names what is written.
+then `tables`, `figures` (drawn by `drawing`) and `page`, assembled by `run_report` or `compare`;
+`progress` is what the user sees meanwhile, `files` names what is written.
 """

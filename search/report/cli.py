@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from search.report.console import ReportConsole
+    from search.report.progress import ReportConsole
     parser = build_parser()
     args = parser.parse_args(argv)
     start_search_process(args.verbose)

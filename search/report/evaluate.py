@@ -11,7 +11,7 @@ def evaluate(model, data: dict, batch: int, tta: str | None, crop: int | None = 
     and the inference time per image."""
     from fer.metrics import class_report
     from fer.tta import predict_tta
-    from search.report.inference import inference_ms
+    from search.report.latency import inference_ms
     from search.report.selection import unmeasured_val
     predict = lambda x: model.predict(x, batch_size=batch, verbose=0)  # noqa: E731
     out = {"val": unmeasured_val()}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.constants import CLASS_NAMES
-from search.report import plots
+from search.report import drawing
 from search.report.leftout import LeftOut
 
 
@@ -24,13 +24,13 @@ def shared_figures(folder: Path, models: list[dict], left_out: LeftOut | None = 
                   "test macro-F1": [m["test"]["macro_f1"] for m in models]}
         if any("test_tta" in m for m in models):
             series["test accuracy (TTA)"] = [m.get("test_tta", m["test"])["accuracy"] for m in models]
-        plots.grouped_bars(folder / "comparison.png", [m["name"] for m in models], series, "score",
+        drawing.grouped_bars(folder / "comparison.png", [m["name"] for m in models], series, "score",
                            "test accuracy and macro-F1 per model")
 
     f1 = {m["name"]: [r["f1"] for r in m["test"]["per_class"]] for m in models}
     return (left_out.draw(folder, "comparison.png", "Test accuracy and macro-F1 per model", comparison) +
             left_out.draw(folder, "per_class_f1.png", "Per-class F1 of each model on the test split",
-                          partial(plots.grouped_bars, folder / "per_class_f1.png", list(CLASS_NAMES), f1,
+                          partial(drawing.grouped_bars, folder / "per_class_f1.png", list(CLASS_NAMES), f1,
                                   "F1 on the test split", "per-class F1 of each model")))
 
 
@@ -54,14 +54,14 @@ def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np
     for norm, label in ((True, "normalised"), (False, "raw")):
         file = f"confusion_{'norm_' if norm else ''}{name}.png"
         figs += left_out.draw(folder, file, f"{name}: confusion matrix ({label})", partial(
-            plots.confusion, folder / file, m["test"]["confusion_matrix"], f"{name}, test split", norm))
+            drawing.confusion, folder / file, m["test"]["confusion_matrix"], f"{name}, test split", norm))
     if m["history"]:  # the ensemble trained nothing of its own
         figs += left_out.draw(folder, f"curves_{name}.png", f"{name}: loss and accuracy per epoch", partial(
-            plots.learning_curves, folder / f"curves_{name}.png", m["history"], f"{name}: learning curves"))
+            drawing.learning_curves, folder / f"curves_{name}.png", m["history"], f"{name}: learning curves"))
 
     def samples():
         pick = sample_per_class(y, 3, seed)
-        plots.image_grid(folder / f"samples_{name}.png", x[pick], [caption(i) for i in pick],
+        drawing.image_grid(folder / f"samples_{name}.png", x[pick], [caption(i) for i in pick],
                          f"{name}: sample test predictions (true→predicted, confidence)", columns=7,
                          colours=["green" if y[i] == pred[i] else "red" for i in pick])
 
@@ -71,7 +71,7 @@ def model_figures(folder: Path, m: dict, x: np.ndarray, y: np.ndarray, probs: np
     if wrong:
         figs += left_out.draw(folder, f"misclassified_{name}.png",
                               f"{name}: the most confidently misclassified faces of each class", partial(
-                                  plots.image_grid, folder / f"misclassified_{name}.png", x[wrong],
+                                  drawing.image_grid, folder / f"misclassified_{name}.png", x[wrong],
                                   [caption(i) for i in wrong], f"{name}: most confident mistakes per true class",
                                   columns=7))
     return figs + gradcam_figure(folder, name, x, cams, caption, left_out)
@@ -96,7 +96,7 @@ def gradcam_figure(folder: Path, name: str, x: np.ndarray, cams: dict | None, ca
         return []
     idx = cams["index"]
     return left_out.draw(folder, file, f"{name}: Grad-CAM heat maps of {cams['layer']} (where the model looked)",
-                         partial(plots.image_grid, folder / file, x[idx], [caption(i) for i in idx],
+                         partial(drawing.image_grid, folder / file, x[idx], [caption(i) for i in idx],
                                  f"{name}: Grad-CAM of {cams['layer']} for the predicted class", columns=7,
                                  overlays=cams["maps"]))
 
@@ -108,11 +108,11 @@ def hp_figures(folder: Path, trials: list[dict], hps: list[str], weights: dict |
     if not hps:
         return []
     figs = left_out.draw(folder, "objective_vs_hp.png", f"{objective} of each completed trial against each "
-                         "hyperparameter", partial(plots.hp_scatter, folder / "objective_vs_hp.png", trials, hps,
+                         "hyperparameter", partial(drawing.hp_scatter, folder / "objective_vs_hp.png", trials, hps,
                                                    objective))
     if weights:
         figs += left_out.draw(folder, "importance.png", "Which hyperparameters mattered (random-forest estimate)",
-                              partial(plots.grouped_bars, folder / "importance.png", list(weights),
+                              partial(drawing.grouped_bars, folder / "importance.png", list(weights),
                                       {"importance": list(weights.values())}, "share",
                                       f"hyperparameter importance (random forest over {len(trials)} trials)"))
     return figs
