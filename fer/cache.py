@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.constants import META_FILE, SPLITS, x_file, y_file
+from fer.write_faults import remove_quietly
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:
@@ -51,7 +52,12 @@ def atomic_dir(dest: Path):
         if dest.exists():
             old = dest.parent / f".{dest.name}.old-{os.getpid()}"
             os.replace(dest, old)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            if old is not None:  # the previous folder goes back in place
+                os.replace(old, dest)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
@@ -59,13 +65,25 @@ def atomic_dir(dest: Path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file via a temporary name and a rename (readers never see half a file)."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file via a temporary name and a rename: readers never see half a file, and a failed
+    write (a full disk) leaves the old file as it was and no temporary one; the OSError it raises
+    names `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        remove_quietly(tmp)
+        raise OSError(e.errno, e.strerror, str(path)) from e
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file via a temporary name and a rename (as `atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode())
 
 
 def write_arrays(folder: Path, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, str]:

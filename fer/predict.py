@@ -22,6 +22,7 @@ from fer.constants import NUM_CLASSES, SPLITS
 from fer.errors import EXIT_USER_ERROR, UserError, print_user_error
 from fer.faces import FACE_MODES
 from fer.tta import TTA_MODES
+from fer.write_faults import fault_error, is_write_fault
 
 PROG = "python -m fer.predict"
 BATCH_SIZE = 256
@@ -118,7 +119,9 @@ def predict(model, model_path: Path, args) -> int:
         if args.annotate:
             annotate(found.photos, faces_found, args.annotate, fail)
     except OSError as e:
-        return print_user_error(UserError(f"{e.filename or args.out}: cannot be written ({e.strerror})"), PROG)
+        if not is_write_fault(e):
+            return print_user_error(UserError(f"{e.filename or args.out}: cannot be written ({e.strerror})"), PROG)
+        return print_user_error(fault_error(e, args.out or args.annotate, "run it again"), PROG)
     return 1 if fail.items else 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.cache import atomic_write_text
+from fer.write_faults import is_write_fault
 from fer.constants import CLASS_NAMES
 from fer.errors import UserError
 
@@ -117,5 +118,7 @@ def annotate(photos, found: list[dict], folder, fail) -> int:
             written += 1
         except (OSError, ValueError, KeyError) as e:  # KeyError: a format PIL reads but cannot write
             tmp.unlink(missing_ok=True)
+            if is_write_fault(e) and not isinstance(e, FileNotFoundError):  # a full disk stops it: one line
+                raise
             fail(out, f"annotated photo not written ({' '.join(str(e).split())})")
     return written

@@ -23,6 +23,7 @@ from fer.constants import (CLASS_NAMES, COUNTS_PLOT, DEFAULT_DATA_DIR, DEMO_DATA
 from fer.errors import UserError, print_user_error
 from fer.raw import RawData
 from fer.splits import OFFICIAL, STRATIFIED, assign_splits
+from fer.write_faults import fault_error
 
 FORMAT_VERSION = 1
 
@@ -144,6 +145,8 @@ def main(argv=None) -> int:
                       args.resize, argv=argv)
     except UserError as e:
         return print_user_error(e, parser.prog)
+    except OSError as e:  # a full or read-only disk: one line (nothing is left half-written: atomic_dir)
+        return print_user_error(fault_error(e, args.out or "data/", "prepare it again"), parser.prog)
     print_summary(out, time.perf_counter() - start)
     if args.audit:
         from fer.audit import print_table, run_audit

@@ -4,6 +4,8 @@ never costs the rest of the report."""
 import sys
 from pathlib import Path
 
+from fer.write_faults import is_write_fault
+
 REASON_CHARS = 300  # a reason is one line; a long traceback message is cut
 
 
@@ -25,6 +27,8 @@ class LeftOut:
             draw()
         except Exception as e:  # noqa: BLE001 - whatever breaks one figure costs that figure only
             (Path(folder) / file).unlink(missing_ok=True)
+            if is_write_fault(e):  # a full disk is no fault of the figure: the report stops in one line
+                raise
             self.note(file, f"{type(e).__name__}: {e}")
             return []
         return [(file, caption)]
