@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from fer.constants import RUN_CONFIG_FILE, TUNER_RUNS_DIR
+from fer.errors import UserError
 
 TUNERS = ("hyperband", "bayesian", "random")
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "val_macro_f1": "max"}
@@ -72,7 +73,12 @@ class RunConfig:
 
     @classmethod
     def load(cls, project_dir: Path) -> "RunConfig":
-        data = json.loads((Path(project_dir) / CONFIG_FILE).read_text())
+        path = Path(project_dir) / CONFIG_FILE
+        try:
+            data = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as e:  # truncated or damaged: the search's settings are lost
+            raise UserError(f"{path}: cannot be read ({e}); without it the search can be neither resumed nor "
+                            "reported: start it again with --overwrite") from None
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 

@@ -154,7 +154,7 @@ class ReportingMixin:
         tf_memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
                 "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), "cut_by_budget": self.cut_by_budget,
-                **self.run_columns}
+                **self.run_columns, "hyperparameters": trial.hyperparameters.values}  # resume's copy (project_files)
         leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
         self.trials_run += 1

@@ -4,6 +4,7 @@ from pathlib import Path
 from fer.errors import UserError
 from search.config import LEADERBOARD_FILE, RunConfig
 from search.project import load_project
+from search.project_files import unreadable_trials
 
 TRAIN_ON = ("train", "train+val")  # what winners are retrained on (search.report --train-on)
 
@@ -32,7 +33,9 @@ def completed_trials(run: str, top: int) -> tuple[RunConfig, list[dict], list[di
     folder = Path(run)
     config = load_project(folder)
     rows = read_csv(folder) if (folder / LEADERBOARD_FILE).is_file() else []
-    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
+    unreadable = unreadable_trials(config.project_dir)  # left out; the report says which (search.report.outputs)
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] not in ("", None)
+            and r["trial_id"] not in unreadable]
     if not done:
         raise UserError(f"{folder / LEADERBOARD_FILE}: no completed trial to report on")
     done.sort(key=lambda r: float(r["objective"]), reverse=config.direction == "max")
