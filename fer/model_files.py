@@ -1,10 +1,12 @@
 """A saved model to classify faces with: a file, or the best winner of a reported search.
 
-`--run tuner_runs/<project>` reads two JSON files directly (fer imports nothing from search/):
-the search's config.json for the project name, then reports/<project>/metrics.json, whose
-"best" names the winner and whose "paths" say where search.report saved it.
+`--run tuner_runs/<name>` reads two JSON files directly (fer imports nothing from search/):
+the search's config.json (that the folder is a search), then reports/<name>/metrics.json,
+whose "best" names the winner and whose "paths" say where search.report saved it. Reports are
+named after the run's folder (a copied folder has its own), as search.report writes them.
 """
 import json
+import os
 from pathlib import Path
 
 from fer.constants import ENSEMBLE_NAME, IMAGE_SHAPE, MODELS_DIR, NUM_CLASSES, REPORT_METRICS_FILE, REPORTS_DIR, RUN_CONFIG_FILE
@@ -22,6 +24,12 @@ def read_json(path: Path, hint: str) -> dict:
         raise UserError(f"{path}: not valid JSON ({e}); {hint}") from None
 
 
+def run_name(run) -> str:
+    """The name of a run's report and winners, reports/<name>/ and models/<name>/: its folder's name
+    (tuner_runs/<name>, also when given as `.`), whatever project name its config.json records."""
+    return Path(os.path.abspath(run)).name
+
+
 def best_model_path(run) -> Path:
     """The .keras (else .h5) file of a search's best retrained winner, from its report.
 
@@ -29,8 +37,8 @@ def best_model_path(run) -> Path:
     """
     run = Path(run)
     root = run.parent.parent
-    config = read_json(run / RUN_CONFIG_FILE, "--run takes a search folder, tuner_runs/<project>")
-    project = config.get("project") or run.name
+    read_json(run / RUN_CONFIG_FILE, "--run takes a search folder, tuner_runs/<project>")
+    project = run_name(run)
     report_hint = f"report on the search first: python -m search.report --run {run}"
     metrics_path = root / REPORTS_DIR / project / REPORT_METRICS_FILE
     metrics = read_json(metrics_path, report_hint)

@@ -3,10 +3,12 @@
 `search.run` writes the folder and `search.report` reads it back; what they share lives here,
 so neither command imports the other.
 """
+import os
 from pathlib import Path
 
 from fer.constants import DEMO_SOURCE, META_FILE
 from fer.errors import UserError
+from fer.model_files import run_name
 from search.config import CONFIG_FILE, RunConfig
 
 
@@ -41,14 +43,17 @@ def train_and_val(ds) -> tuple:
 
 
 def load_project(folder: Path) -> RunConfig:
-    """The config of the search in `folder`, with runs_dir pointing where the folder is now."""
+    """The config of the search in `folder`, with runs_dir and project pointing where the folder is now."""
     folder = Path(folder)
+    if folder.name != run_name(folder):  # `.` or `..`: the folder by its own name
+        folder = Path(os.path.abspath(folder))
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     if not (folder / CONFIG_FILE).is_file():
         raise UserError(f"{folder}: not a search folder (no {CONFIG_FILE}); give tuner_runs/<project>")
     config = RunConfig.load(folder)
-    config.runs_dir = str(folder.parent)  # the folder may have moved since the search
+    config.runs_dir = str(folder.parent)  # the folder may have moved since the search,
+    config.project = run_name(folder)  # or been copied: its outputs are named after the folder, not the original
     return config
 
 

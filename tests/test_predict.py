@@ -144,9 +144,11 @@ def test_bad_requests_are_one_line_and_status_2(model_file, tmp_path, capsys):
 
 
 def test_run_means_the_reports_best_winner(model_file, tmp_path, monkeypatch):
+    """The report of tuner_runs/proj is reports/proj/, named after the folder (as search.report names it),
+    also when config.json records another project (a copied folder)."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "tuner_runs" / "s").mkdir(parents=True)
-    (tmp_path / "tuner_runs" / "s" / "config.json").write_text(json.dumps({"project": "proj"}))
+    (tmp_path / "tuner_runs" / "proj").mkdir(parents=True)
+    (tmp_path / "tuner_runs" / "proj" / "config.json").write_text(json.dumps({"project": "copied-from"}))
     (tmp_path / "reports" / "proj").mkdir(parents=True)
     models = [{"name": f"rank{r}-trial0{r}", "paths": {"keras": f"models/proj/rank{r}-trial0{r}.keras"}}
               for r in (1, 2)]
@@ -154,12 +156,12 @@ def test_run_means_the_reports_best_winner(model_file, tmp_path, monkeypatch):
     (tmp_path / "models" / "proj").mkdir(parents=True)
     for m in models:
         (tmp_path / m["paths"]["keras"]).write_bytes(model_file.read_bytes())
-    assert best_model_path("tuner_runs/s").as_posix() == "models/proj/rank2-trial02.keras"
+    assert best_model_path("tuner_runs/proj").as_posix() == "models/proj/rank2-trial02.keras"
     monkeypatch.chdir(tmp_path / "reports")  # from elsewhere: found under the run's project root
-    assert best_model_path(tmp_path / "tuner_runs" / "s") == tmp_path / "models" / "proj" / "rank2-trial02.keras"
+    assert best_model_path(tmp_path / "tuner_runs" / "proj") == tmp_path / "models" / "proj" / "rank2-trial02.keras"
     (tmp_path / "models" / "proj" / "rank2-trial02.keras").unlink()
     with pytest.raises(UserError, match="rank2-trial02.keras: the best model of .* is missing"):
-        best_model_path(tmp_path / "tuner_runs" / "s")
+        best_model_path(tmp_path / "tuner_runs" / "proj")
 
 
 def cropping_model(crop: int, seed: int, name: str) -> keras.Model:

@@ -51,7 +51,9 @@ def run_reports(runs: list[str], args, console) -> list[dict]:
     metas = []
     for run, meta in zip(runs, existing):
         if meta is None:
-            meta = report_run(run, args, console)
+            from search.report.outputs import reporting_run
+            with reporting_run(run, args, console):
+                meta = report_run(run, args, console)
         else:
             console.line(f"{run}: using its report {Path(args.reports_dir) / meta['project'] / METRICS_FILE}")
         metas.append(meta)
