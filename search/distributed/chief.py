@@ -12,8 +12,9 @@ import os
 import socket
 import time
 from concurrent import futures
+from pathlib import Path
 
-from fer.errors import UserError
+from fer.errors import EXIT_USER_ERROR, UserError
 from search import leaderboard
 from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT, WORKER_LOGS, record_workers, spawn
 
@@ -69,6 +70,16 @@ def as_chief(host: str, port: int):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def worker_error(project_dir, tuner_id: str) -> str:
+    """The one line a local worker ended with (its log's last `error:` line)."""
+    try:
+        lines = (Path(project_dir) / WORKER_LOGS / f"{tuner_id}.log").read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    said = [line.split(" error: ", 1)[1] for line in lines if " error: " in line]
+    return said[-1] if said else f"exit status {EXIT_USER_ERROR}; see {WORKER_LOGS}/{tuner_id}.log"
 
 
 class Chief:
@@ -157,6 +168,8 @@ class Chief:
         w["gone"] = True
         if code in (RECYCLE_EXIT, BUDGET_EXIT):  # no trial would fit the budget
             self.stopped_by_budget = True
+        elif code == EXIT_USER_ERROR:  # its one line (a full disk ...): the search stops, its trial kept for --resume
+            raise UserError(f"worker {w['tuner_id']} stopped: {worker_error(self.config.project_dir, w['tuner_id'])}")
         elif code != 0:
             self.fail_trial_of(w["tuner_id"], f"worker {w['tuner_id']} died (exit status {code}); "
                                               f"see {WORKER_LOGS}/{w['tuner_id']}.log")
@@ -168,7 +181,8 @@ class Chief:
         import grpc
         from keras_tuner.src import protos
         from keras_tuner.src.distribute.oracle_chief import OracleServicer
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        from search.distributed.auth import server_interceptors
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=server_interceptors())
         servicer = OracleServicer(self.oracle)
         protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
         if server.add_insecure_port(f"{host}:{port}") == 0:

@@ -44,6 +44,7 @@ def worker_argv(args) -> list[str]:
 def run_worker(args) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
     from search.distributed import quiet_protos
+    from search.distributed.auth import join_chief
     from search.distributed.chief import parse_address, use_chief, wait_for_chief
     from search.distributed.workers import die_with_parent, limit_threads
     quiet_protos.install()
@@ -52,6 +53,7 @@ def run_worker(args) -> int:
     if args.threads:
         limit_threads(args.threads)
     wait_for_chief(host, port, args.connect_timeout)
+    join_chief(host, port, os.environ, args.connect_timeout)  # the chief's token (search/distributed/auth.py)
     project_dir = RunConfig(project=project_name(args), runs_dir=args.runs_dir).project_dir
     if not (project_dir / CONFIG_FILE).is_file():
         raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "

@@ -98,8 +98,9 @@ def start_workers(n: int, argv: list[str], project_dir: Path, host: str, port: i
 
 
 def spawn(w: dict) -> None:
+    from search.distributed.auth import worker_env
     w["proc"] = subprocess.Popen(w["cmd"], stdout=w["log"], stderr=subprocess.STDOUT,
-                                 env={**w["env"], PARENT_ENV: str(os.getpid())})
+                                 env={**w["env"], PARENT_ENV: str(os.getpid()), **worker_env()})
     if w["cores"] and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(w["proc"].pid, w["cores"])
 
