@@ -5,18 +5,22 @@ full configuration, leaderboard.csv rewritten after every trial). The validation
 early stopping and selection; the test split is never touched here.
 """
 import argparse
-import shutil
+import os
 import sys
 import time
 
 from fer.command import add_verbose, command_parser
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
+from fer.write_faults import WriteFault, fault_error
 from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
 from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
 from search.fixed import fixed_lines, parse_fixed, quick_pins
-from search.distributed.chief import CONNECT_TIMEOUT
+from search.free_space import space_lines
+from search.lock import empty_project_folder, holding_project_lock
+from search.distributed.chief import CONNECT_TIMEOUT, parse_address
 from search.project import open_data, run_columns, train_and_val
+from search.project_files import check_before_resume
 from search.startup import start_search_process
 
 
@@ -73,6 +77,9 @@ def add_distributed_flags(p: argparse.ArgumentParser) -> None:
     dist.add_argument("--chief", metavar="HOST:PORT", help="--role worker: the chief's address")
     dist.add_argument("--tuner-id", help="--role worker: a stable id; restarting a worker under the same id "
                                           "re-runs the trial it was interrupted in")
+    dist.add_argument("--trusted-network", action="store_true",
+                      help="--listen beyond loopback without a token (FER_SEARCH_TOKEN): anyone who reaches the port "
+                           "can read the search and report into it; see docs/distributed-security.md")
     dist.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT,
                       help="--role worker: seconds to wait for the chief")
     dist.add_argument("--threads", type=int, help="CPU threads per worker (an equal share of the cores when not given)")
@@ -102,7 +109,9 @@ def config_from_args(args) -> RunConfig:
 
 def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
     """Check --overwrite/--resume against what exists (on --resume, settings not given again are the
-    search's own: `given` holds the flags on the command line); returns keras-tuner's overwrite flag."""
+    search's own: `given` holds the flags on the command line); returns keras-tuner's overwrite flag,
+    always False: the folder holds the project's lock, so keras-tuner must not delete it (for a fresh
+    start clear_project empties it instead)."""
     exists = (config.project_dir / "oracle.json").is_file() or (config.project_dir / CONFIG_FILE).is_file()
     if exists and not (config.overwrite or config.resume):
         raise UserError(f"{config.project_dir} already holds a search: pass --resume to continue it "
@@ -120,8 +129,8 @@ def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
             raise UserError(f"--resume: {config.project_dir} holds {old.fixed or 'nothing'} at one value, not "
                             f"{config.fixed or 'nothing'}; continue without --fix, or start a new search "
                             "(--overwrite or another --project)")
-        return False
-    return True
+        check_before_resume(config)  # a damaged oracle.json or trial.json: one line, or mended
+    return False
 
 
 # What --resume keeps from the search it continues unless the flag is given again.
@@ -140,9 +149,10 @@ def inherit_settings(config: RunConfig, old: RunConfig, given: set[str]) -> None
 
 
 def clear_project(config: RunConfig) -> None:
-    """--overwrite: the old project goes, once every check has passed."""
-    if config.overwrite and config.project_dir.exists():
-        shutil.rmtree(config.project_dir)
+    """A fresh start (--overwrite, or a new project): what the folder holds goes, once every check
+    has passed, but for the lock this process holds in it."""
+    if not config.resume:
+        empty_project_folder(config.project_dir)
 
 
 def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
@@ -151,6 +161,7 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
 
     from search import tf_memory
     from search.hypermodel import space_options
+    from search.free_space import checkpoint_bytes
     from search.precision import choose
     from search.tuners import fixed_point_builder
     from spaces import SpaceOptions
@@ -158,12 +169,13 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
 
     precision = choose(config.precision, config.space, fixed_point_builder(config, SpaceOptions(weights=None)),
                        space_options(config).input_shape, config.runs_dir, fixed=config.fixed)
+    checkpoint = checkpoint_bytes(config)  # what each trial's checkpoint will take (the free-space check)
     keras.mixed_precision.set_global_policy(precision["policy"])
     weights = weights_label(space_options(config).weights) if config.space == "mobilenet" else ""
     config.resolved = {"data_path": str(ds.path), "data_meta": ds.meta["sha256"], "data_is_demo": ds.is_demo,
                        "precision": precision, "weights": weights, "keras": keras.__version__,
                        "backend": keras.backend.backend(), "tf_cpu_allocator": tf_memory.allocator(),
-                       "train_images": n_train, "val_images": n_val}
+                       "train_images": n_train, "val_images": n_val, "checkpoint_bytes": checkpoint}
 
 
 def build_tuner(config: RunConfig, overwrite: bool, args) -> tuple:
@@ -181,6 +193,7 @@ def build_tuner(config: RunConfig, overwrite: bool, args) -> tuple:
         return make_tuner(config, hypermodel, overwrite), (host, port)
 
 
+@holding_project_lock("search.run")
 def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     from fer.cache import atomic_write_text
@@ -205,7 +218,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     console = make_console(plain)
     key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
     tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config), budget=budget)
-    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config):
+    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + space_lines(config, tuner.planned_trials()):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
@@ -276,10 +289,28 @@ def main(argv=None) -> int:
             raise UserError("--workers N starts a chief and N local workers; do not combine it with --role")
         if args.recycle_after and not args.workers:
             args.workers = 1  # trials in one worker process, replaced every K trials
+        if args.workers or args.listen:  # a chief: who may call it (search/distributed/auth.py)
+            from search.distributed.auth import settle_chief_token
+            settle_chief_token(parse_address(args.listen, "--listen")[0] if args.listen else "127.0.0.1",
+                               local_only=not args.listen, trusted=args.trusted_network, environ=os.environ)
         args.given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if str(a).startswith("--")}
         return run(config_from_args(args), plain=True if args.plain else None, args=args)
     except UserError as e:
         return print_user_error(e, parser.prog)
+    except (OSError, WriteFault) as e:  # a full or read-only disk: one line, and the way on
+        return print_user_error(fault_error(e, args.runs_dir, way_on_after_fault(args)), parser.prog)
+
+
+def way_on_after_fault(args) -> str:
+    """What to run once the disk is fixed: the worker again, --resume when there is a search to
+    continue, else the same command."""
+    if args.role == "worker":  # a local one is started by its chief's search, which stops with this line
+        from search.distributed.workers import PARENT_ENV
+        return "continue the search with --resume" if os.environ.get(PARENT_ENV) else "start this worker again"
+    project = RunConfig(project=args.project, space=args.space, tuner=args.tuner, runs_dir=args.runs_dir)
+    if (project.project_dir / CONFIG_FILE).is_file():
+        return f"continue with: {resume_command()}"
+    return "run the same command again"
 
 
 if __name__ == "__main__":

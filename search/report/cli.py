@@ -13,6 +13,7 @@ import sys
 from fer.command import add_verbose, command_parser
 from fer.constants import MODELS_DIR, REPORTS_DIR, TUNER_RUNS_DIR
 from fer.errors import UserError, print_user_error
+from fer.write_faults import WriteFault, fault_error
 from search.report.winners import TRAIN_ON
 from search.startup import start_search_process
 
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "and/or best.tflite (tflite); TensorFlow backend only")
     p.add_argument("--models-dir", default=str(MODELS_DIR), help=argparse.SUPPRESS)
     p.add_argument("--reports-dir", default=str(REPORTS_DIR), help=argparse.SUPPRESS)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier report of the same run (kept as reports/<project>.<time>/ and "
+                        "models/<project>.<time>/ when not given)")
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
     add_verbose(p)
     return p
@@ -74,12 +78,18 @@ def main(argv=None) -> int:
             from search.report.compare import compare
             compare(args.compare, args, console)
         else:
+            from search.report.outputs import reporting_run
             from search.report.run_report import report_run
-            report_run(args.run, args, console)
+            with reporting_run(args.run, args, console) as outcome:  # its lock; the previous report kept
+                report_run(args.run, args, console)
+            return 1 if outcome.left_out else 0  # 1: trials it could not read were left out
         return 0
     except UserError as e:
         console.stop()
         return print_user_error(e, parser.prog)
+    except (OSError, WriteFault) as e:  # a full or read-only disk: one line, and the way on
+        console.stop()
+        return print_user_error(fault_error(e, args.reports_dir, "run the report again"), parser.prog)
     except KeyboardInterrupt:
         console.stop()
         print("interrupted; nothing was written to reports/", file=sys.stderr)
