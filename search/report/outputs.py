@@ -38,12 +38,11 @@ def aside_name(folders: list[Path]) -> str:
 
 
 def repoint_paths(metrics_file: Path, old: str, new: str) -> None:
-    """The moved report's metrics.json names its winners' files where they are now."""
+    """A moved report's JSON file names its winners' files where they are now (paths under `old` -> `new`)."""
     try:
-        text = metrics_file.read_text()
-    except OSError:
+        meta = json.loads(metrics_file.read_text())
+    except (OSError, ValueError):
         return
-    meta = json.loads(text)
 
     def moved(value):
         if isinstance(value, dict):
@@ -89,8 +88,12 @@ class PreviousOutputs:
                 shutil.rmtree(aside, ignore_errors=True)
             return
         asides = dict(self.moved)
-        if self.report in asides and self.models in asides:
-            repoint_paths(asides[self.report] / METRICS_FILE, str(self.models), str(asides[self.models]))
+        if self.models in asides:  # the report's metrics.json and each winner's JSON name where its files are now
+            records = sorted(asides[self.models].glob("*.json"))
+            if self.report in asides:
+                records.append(asides[self.report] / METRICS_FILE)
+            for record in records:
+                repoint_paths(record, str(self.models), str(asides[self.models]))
         console.line("the previous report is kept in " + " and ".join(f"{a}/" for _, a in self.moved)
                      + " (pass --overwrite to replace it instead)")
 
