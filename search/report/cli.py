@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         else:
             from search.report.outputs import reporting_run
             from search.report.run_report import report_run
-            with reporting_run(args.run, args, console) as outcome:  # its lock; the previous report kept
+            with reporting_run(args.run, args) as outcome:  # its lock; the previous report kept
                 report_run(args.run, args, console)
             return 1 if outcome.left_out else 0  # 1: trials it could not read were left out
         return 0

@@ -52,7 +52,7 @@ def run_reports(runs: list[str], args, console) -> list[dict]:
     for run, meta in zip(runs, existing):
         if meta is None:
             from search.report.outputs import reporting_run
-            with reporting_run(run, args, console):
+            with reporting_run(run, args):
                 meta = report_run(run, args, console)
         else:
             console.line(f"{run}: using its report {Path(args.reports_dir) / meta['project'] / METRICS_FILE}")

@@ -10,6 +10,7 @@ back as it was.
 import contextlib
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from search.config import CONFIG_FILE
 from search.report.files import METRICS_FILE
 
 STAMP = "%Y-%m-%dT%H%M"  # reports/<name>.2026-12-01T2130/
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def recorded_project(run: Path) -> str | None:
@@ -79,7 +84,7 @@ class PreviousOutputs:
                 shutil.rmtree(folder)
             aside.rename(folder)
 
-    def settle(self, console) -> None:
+    def settle(self) -> None:
         """The new report is complete: the previous one stays aside (or goes, with --overwrite)."""
         if not self.moved:
             return
@@ -94,7 +99,7 @@ class PreviousOutputs:
                 records.append(asides[self.report] / METRICS_FILE)
             for record in records:
                 repoint_paths(record, str(self.models), str(asides[self.models]))
-        console.line("the previous report is kept in " + " and ".join(f"{a}/" for _, a in self.moved)
+        say("note: the previous report is kept in " + " and ".join(f"{a}/" for _, a in self.moved)
                      + " (pass --overwrite to replace it instead)")
 
 
@@ -106,9 +111,10 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def reporting_run(run: str, args, console):
-    """Hold the run's lock, say where the outputs go and which trials cannot be read, and keep the
-    previous report (see the module); yields an Outcome."""
+def reporting_run(run: str, args):
+    """Hold the run's lock, say where the outputs go and which trials cannot be read (one line each on
+    stderr, as the report's other notes), and keep the previous report (see the module); yields an
+    Outcome."""
     from fer.model_files import run_name
     from search.lock import project_lock
     from search.project_files import left_out_line, unreadable_trials
@@ -119,12 +125,12 @@ def reporting_run(run: str, args, console):
     name = run_name(folder)
     recorded = recorded_project(folder)
     if recorded and recorded != name:
-        console.line(f"note: {folder} was searched as project {recorded!r}; its report goes to "
+        say(f"note: {folder} was searched as project {recorded!r}; its report goes to "
                      f"{Path(args.reports_dir) / name}/ and {Path(args.models_dir) / name}/ (the folder's name)")
-    with lock_unless_read_only(project_lock(folder, "search.report"), console):
+    with lock_unless_read_only(project_lock(folder, "search.report")):
         outcome.left_out = unreadable_trials(folder)
         if outcome.left_out:
-            console.line(left_out_line(folder, outcome.left_out))
+            say(left_out_line(folder, outcome.left_out))
         previous = PreviousOutputs(Path(args.reports_dir) / name, Path(args.models_dir) / name,
                                    keep=not getattr(args, "overwrite", False))
         previous.set_aside()
@@ -133,11 +139,11 @@ def reporting_run(run: str, args, console):
         except BaseException:
             previous.put_back()
             raise
-        previous.settle(console)
+        previous.settle()
 
 
 @contextlib.contextmanager
-def lock_unless_read_only(lock, console):
+def lock_unless_read_only(lock):
     """The lock, or none on a run folder this process cannot write to (a report only reads it)."""
     import errno
     try:
@@ -145,7 +151,7 @@ def lock_unless_read_only(lock, console):
     except OSError as e:
         if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
-        console.line(f"note: {lock.folder} cannot be written here ({e.strerror}): reporting on it without its lock")
+        say(f"note: {lock.folder} cannot be written here ({e.strerror}): reporting on it without its lock")
     try:
         yield
     finally:
