@@ -160,5 +160,5 @@ def set_aside_unreadable(project: Path) -> None:
 def left_out_line(project_dir: Path, bad: dict[str, str]) -> str:
     """What a report says about the trials it could not read."""
     files = "; ".join(f"trial_{t}/{TRIAL_FILE} ({why})" for t, why in sorted(bad.items()))
-    return (f"warning: {project_dir}: could not read {files}: left out of this report "
+    return (f"warning: {project_dir}: could not read {files}: left out of the report "
             f"(python -m search.run --resume runs {'them' if len(bad) > 1 else 'it'} again)")

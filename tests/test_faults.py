@@ -404,8 +404,8 @@ def test_a_report_of_a_copied_folder_is_its_own_and_keeps_the_one_before(stopped
         best = best_model_path("tuner_runs/B")
     out = capsys.readouterr().err
     assert status == 1  # done, but a trial it could not read was left out
-    assert "note: tuner_runs/B was searched as project 'full'; its report goes to reports/B/ and models/B/" in out
-    assert "warning: tuner_runs/B: could not read trial_0/trial.json (" in out and "left out of this report" in out
+    assert "note: tuner_runs/B was searched as project 'full'; its report went to reports/B/ and models/B/" in out
+    assert "warning: tuner_runs/B: could not read trial_0/trial.json (" in out and "left out of the report" in out
     meta = json.loads((root / "reports" / "B" / "metrics.json").read_text())
     assert meta["project"] == "B" and meta["run"] == "tuner_runs/B"
     assert meta["models"][0]["trial_id"] != "0" and best.parent == Path("models/B")

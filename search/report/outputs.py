@@ -112,9 +112,10 @@ class Outcome:
 
 @contextlib.contextmanager
 def reporting_run(run: str, args):
-    """Hold the run's lock, say where the outputs go and which trials cannot be read (one line each on
-    stderr, as the report's other notes), and keep the previous report (see the module); yields an
-    Outcome."""
+    """Hold the run's lock and keep the previous report (see the module); yields an Outcome. Once the
+    report is written, one note each on stderr (as the report's other notes; none before an error,
+    which stays the only line): where the outputs went when config.json names another project, which
+    trials could not be read, where the previous report is kept."""
     from fer.model_files import run_name
     from search.lock import project_lock
     from search.project_files import left_out_line, unreadable_trials
@@ -123,14 +124,8 @@ def reporting_run(run: str, args):
         yield outcome
         return
     name = run_name(folder)
-    recorded = recorded_project(folder)
-    if recorded and recorded != name:
-        say(f"note: {folder} was searched as project {recorded!r}; its report goes to "
-                     f"{Path(args.reports_dir) / name}/ and {Path(args.models_dir) / name}/ (the folder's name)")
     with lock_unless_read_only(project_lock(folder, "search.report")):
         outcome.left_out = unreadable_trials(folder)
-        if outcome.left_out:
-            say(left_out_line(folder, outcome.left_out))
         previous = PreviousOutputs(Path(args.reports_dir) / name, Path(args.models_dir) / name,
                                    keep=not getattr(args, "overwrite", False))
         previous.set_aside()
@@ -139,6 +134,12 @@ def reporting_run(run: str, args):
         except BaseException:
             previous.put_back()
             raise
+        recorded = recorded_project(folder)
+        if recorded and recorded != name:
+            say(f"note: {folder} was searched as project {recorded!r}; its report went to "
+                f"{Path(args.reports_dir) / name}/ and {Path(args.models_dir) / name}/ (the folder's name)")
+        if outcome.left_out:
+            say(left_out_line(folder, outcome.left_out))
         previous.settle()
 
 
