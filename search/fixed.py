@@ -30,3 +30,23 @@ def fixed_lines(config: RunConfig) -> list[str]:
     held = ", ".join(f"{k}={v}" for k, v in config.fixed.items())
     quick = config.quick and not config.resume
     return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if quick else "")]
+
+
+def fixed_hyperparameters(config: RunConfig):
+    """--fix NAME=VALUE: keras-tuner HyperParameters registered in advance as Fixed (None when
+    nothing is pinned); the space tunes the rest."""
+    if not config.fixed:
+        return None
+    import keras_tuner as kt
+    hp = kt.HyperParameters()
+    for name, value in config.fixed.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def fixed_point_builder(config: RunConfig, options):
+    """build(hp) of the space's default model with the --fix'ed hyperparameters held: what a timing
+    before the search measures (precision, the budget's epoch estimate)."""
+    from spaces import get_space
+    space = get_space(config.space)
+    return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)

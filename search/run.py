@@ -12,11 +12,11 @@ import time
 from fer.command import add_verbose, command_parser
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
-from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
+from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration
 from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
 from search.fixed import fixed_lines, parse_fixed, quick_pins
 from search.distributed.chief import CONNECT_TIMEOUT
-from search.project import open_data, run_columns, train_and_val
+from search.project import open_data, train_and_val
 from search.startup import start_search_process
 
 
@@ -150,9 +150,9 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
     import keras
 
     from search import tf_memory
-    from search.hypermodel import space_options
+    from search.fixed import fixed_point_builder
     from search.precision import choose
-    from search.tuners import fixed_point_builder
+    from search.project import space_options
     from spaces import SpaceOptions
     from spaces.mobilenet import weights_label
 
@@ -168,25 +168,24 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
 
 def build_tuner(config: RunConfig, overwrite: bool, args) -> tuple:
     """keras-tuner's tuner, and the address it serves workers on (None for a search in this process)."""
-    from search.hypermodel import FerHyperModel, space_options
-    from search.tuners import make_tuner
-    hypermodel = FerHyperModel(config, space_options(config))
+    from search.tuners import search_tuner
     workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
     if not (workers or listen):
-        return make_tuner(config, hypermodel, overwrite), None
+        return search_tuner(config, overwrite), None
     from search.distributed.chief import as_chief, free_port, parse_address
     host, port = parse_address(listen, "--listen") if listen else ("127.0.0.1", free_port())
     config.resolved["distributed"] = {"listen": f"{host}:{port}", "local_workers": workers}
     with as_chief(host, port):
-        return make_tuner(config, hypermodel, overwrite), (host, port)
+        return search_tuner(config, overwrite), (host, port)
 
 
 def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     from fer.cache import atomic_write_text
     from search.console import make_console
-    from search.hypermodel import declared_space, search_callbacks, space_options
-    from spaces import get_space
+    from search.hypermodel import declared_space
+    from search.pace import start_budget
+    from search.project import space_options
     from spaces.mobilenet import check_weights
 
     overwrite = prepare_project(config, getattr(args, "given", set()))
@@ -203,8 +202,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
     console = make_console(plain)
-    key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
-    tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config), budget=budget)
+    tuner.setup_reporting(config, console, len(y_train), budget=budget)
     for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
@@ -216,8 +214,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
             from search.distributed.roles import serve_workers
             stopped_by_budget = serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
         else:
-            tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
-                         callbacks=search_callbacks(config))
+            tuner.run_search(x_train, y_train, x_val, y_val)
     except BudgetSpent:
         stopped_by_budget = True
     except KeyboardInterrupt:
@@ -232,7 +229,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
         console.line(f"time budget spent ({config.time_budget}; {fmt_duration(time.time() - started)} of searching, "
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
-    return finish(tuner, config, console, key_hps)
+    return finish(tuner, config, console)
 
 
 def resume_command(budget: str | None = None) -> str:
@@ -245,11 +242,11 @@ def resume_command(budget: str | None = None) -> str:
     return "python -m search.run " + " ".join(argv)
 
 
-def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:
+def finish(tuner, config: RunConfig, console) -> int:
     """The final leaderboard and the next command; status 1 when no trial completed."""
     from search import leaderboard
     rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))  # written after each trial
-    console.search_end(rows, config.direction, key_hps, f"{config.project_dir}/ (leaderboard.csv, config.json)")
+    console.search_end(rows, config.direction, tuner.key_hps, f"{config.project_dir}/ (leaderboard.csv, config.json)")
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1

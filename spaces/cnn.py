@@ -24,12 +24,13 @@ stayed at the majority rate (25) with 0.5; 28-29 with 0.1 or 0.25 after every bl
 as if they learned little or nothing. The resnet space's head (global pooling straight into the
 logits) lost under a point to dropout 0.2 in the same run, so resnet still draws it. Searches
 from before the change drew `dropout` and applied it after every block as well as in the head;
-they are rebuilt, and resumed, that way (`legacy_block_dropout`).
+they are rebuilt, and resumed, that way (`SPACE.legacy`).
 """
 import keras
 import keras_tuner as kt
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
 
@@ -53,32 +54,35 @@ def conv_block(x, width: int, convs: int, batch_norm: bool, dropout: float):
     return keras.layers.Dropout(dropout)(x) if dropout > 0 else x
 
 
-def legacy_block_dropout(hp) -> float | None:
-    """`dropout` for a trial of a search from before `block_dropout` existed (it then followed every
-    block as well as the head), else None. Such a trial's saved space is whole but lacks
-    `block_dropout`, and so does every trial of such a search resumed: `block_dropout` is never
-    declared for them, so it cannot enter their oracle's space. The first build of a new search
-    holds at most the --fix pins (Fixed), and a trial of a new search has `block_dropout`."""
+def saved_before_block_dropout(hp) -> bool:
+    """A trial of a search from before `block_dropout` existed (its `dropout` then followed every
+    block as well as the head). Such a trial's saved space is whole but lacks `block_dropout`, and
+    so does every trial of such a search resumed, so `block_dropout` never enters its oracle's
+    space. The first build of a new search holds at most the --fix pins (Fixed)."""
     names = {p.name for p in hp.space}
     saved_trial = any(not isinstance(p, kt.engine.hyperparameters.Fixed) for p in hp.space)
-    if "block_dropout" in names or "dropout" not in hp.values or not saved_trial:
-        return None
-    return float(hp.values["dropout"])
+    return saved_trial and "dropout" in hp.values and "block_dropout" not in names
 
 
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
-    options = options or SpaceOptions()
-    legacy = legacy_block_dropout(hp)  # before anything is declared: it reads what the hp held when given
+    return network(hp, options or SpaceOptions(), lambda: hp.Fixed("block_dropout", 0.0))
+
+
+def build_before_block_dropout(hp, options: SpaceOptions | None = None) -> keras.Model:
+    """Such a trial as it was trained: its `dropout` after every block too, `block_dropout` undeclared."""
+    return network(hp, options or SpaceOptions(), lambda: float(hp.values["dropout"]))
+
+
+def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
+    """The cnn of `hp`; `block_dropout_of()` gives the dropout after every block (declaring it or not)."""
     inputs, x = inputs_scaled(hp, options, augment_default="light")
     class_weighting_choice(hp)
-    # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face,
-    # and the one 5-block random point of the CPU benchmark stayed at the majority rate.
+    # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face.
     blocks = hp.Int("conv_blocks", 2, 4, default=3)
     filters = hp.Choice("filters", [16, 32, 64], default=32)
     convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
-    # both only when pinned (module doc); a search from before the split keeps its own
-    block_dropout = hp.Fixed("block_dropout", 0.0) if legacy is None else legacy
+    block_dropout = block_dropout_of()  # both dropouts only when pinned (module doc)
     dropout = hp.Fixed("dropout", 0.0)
     # with one convolution per block it changes nothing, so it is drawn only with 2-3
     lean_first = conditional(hp, "lean_first_block", "convs_per_block", [2, 3],
@@ -93,3 +97,8 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
         x = keras.layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
     outputs = classifier_head(x, options.num_classes, dropout)
     return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp)
+
+
+SPACE = Space("cnn", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, legacy=(
+    LegacyRebuild("trials saved before block_dropout existed", saved_before_block_dropout,
+                  build_before_block_dropout),))

@@ -15,7 +15,8 @@ another (measured by `bench/bench_cpu_speed.py`; the README has the numbers).
 import keras
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -57,3 +58,6 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = classifier_head(x, options.num_classes, dropout)
     return compile_with_recipe(keras.Model(inputs, outputs, name="resnet"), hp, optimizer_default="sgd")
+
+
+SPACE = Space("resnet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX)

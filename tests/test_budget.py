@@ -5,7 +5,7 @@ import pytest
 
 from conftest import search_args
 from fer.errors import UserError
-from search import budget, leaderboard, tuners
+from search import budget, leaderboard, pace, tuners
 from search.budget import parse_duration
 from search.run import main
 
@@ -88,7 +88,7 @@ def test_time_budget_stops_before_an_epoch_that_would_not_fit_and_resume_continu
 
 
 def test_a_budget_smaller_than_one_epoch_is_a_one_line_error(workdir, tiny_demo, capsys, monkeypatch):
-    monkeypatch.setattr(budget, "estimate_epoch_seconds", lambda config, n_train: 120.0)
+    monkeypatch.setattr(pace, "estimate_epoch_seconds", lambda config, n_train: 120.0)
     code = main(search_args(tiny_demo, "small", "--space", "baseline", "--time-budget", "1m"))
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1

@@ -181,12 +181,12 @@ def test_mobilenet_proposes_only_combinations_its_weights_source_serves(source, 
 
 def test_the_searched_alpha_lists_are_recorded_per_weights_source(stub_backbone, tmp_path):
     from search.config import RunConfig
-    from search.hypermodel import FerHyperModel, declared_space, space_options
-    from search.tuners import make_tuner
+    from search.hypermodel import declared_space
+    from search.tuners import search_tuner
     recorded = {}
     for source, weights in SOURCES.items():
         config = RunConfig(space="mobilenet", tuner="random", weights=weights, runs_dir=str(tmp_path), project=source)
-        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        tuner = search_tuner(config, overwrite=True)
         recorded[source] = [e for e in declared_space(tuner.oracle.hyperparameters) if e["name"] == "alpha"]
     assert recorded["none"] == [{"name": "alpha", "type": "Choice", "values": mobilenet.ALPHAS, "default": 1.0}]
     assert recorded["file"] == [{"name": "alpha", "type": "Fixed", "value": 1.0}]

@@ -6,7 +6,7 @@ import socket
 from fer.errors import UserError
 from search.budget import BudgetSpent, TimeBudget
 from search.config import CONFIG_FILE, RunConfig
-from search.project import open_search_data, run_columns, train_and_val
+from search.project import open_search_data, train_and_val
 
 
 def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> bool:
@@ -77,20 +77,16 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
 
     from search.console import PlainConsole
     from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT
-    from search.hypermodel import FerHyperModel, search_callbacks, space_options
-    from search.tuners import Recycle, make_tuner
-    from spaces import get_space
+    from search.tuners import Recycle, search_tuner
     ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
     x_train, y_train, x_val, y_val = train_and_val(ds)
     keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
-    tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
+    tuner = search_tuner(config, overwrite=False)
     budget = TimeBudget.from_record(config.resolved.get("time_budget"))  # the chief's deadline
-    tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
-                          run_columns(config), writes_leaderboard=False, budget=budget)
+    tuner.setup_reporting(config, PlainConsole(), len(y_train), budget=budget, writes_leaderboard=False)
     tuner.recycle_after = recycle_after
     try:
-        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
-                     callbacks=search_callbacks(config))
+        tuner.run_search(x_train, y_train, x_val, y_val)
     except Recycle:
         return RECYCLE_EXIT
     except BudgetSpent:  # the chief learns from the exit status that the budget, not the oracle, ended it
