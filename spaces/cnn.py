@@ -20,7 +20,7 @@ fully connected layers), `--fix block_dropout=...` after every block as well:
 a first round cannot judge it. On a 3,000-face sample, 2 epochs at batch 32, a point that reached
 39 (val accuracy, in percent) without dropout reached 30 with 0.1 in the head, 28 with 0.25 and
 stayed at the majority rate (25) with 0.5; 28-29 with 0.1 or 0.25 after every block
-(bench/dropout_first_round.sh), so a search drawing it spends its first rounds on points that look
+(bench/experiments/dropout_first_round.sh), so a search drawing it spends its first rounds on points that look
 as if they learned little or nothing. The resnet space's head (global pooling straight into the
 logits) lost under a point to dropout 0.2 in the same run, so resnet still draws it. Searches
 from before the change drew `dropout` and applied it after every block as well as in the head;

@@ -14,7 +14,7 @@ from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, Ran
 
 # Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken when pinned
 # (--fix class_weight=balanced) but not drawn: in 2-epoch first rounds on the real data it left 9
-# of 11 random trials at or below the majority rate (bench/results/random_points_cpu*.csv), and a
+# of 11 random trials at or below the majority rate (bench/results/random_points/, NOTES.md), and a
 # search that selects on accuracy would not pick it; "sqrt" (disgust 3.1) keeps most of its
 # minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")

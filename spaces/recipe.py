@@ -23,8 +23,8 @@ SCHEDULES = ("plateau", "cosine")
 # SGD's learning-rate range is Adam's times SGD_LR_FACTOR at the bottom and SGD_LR_TOP_FACTOR at
 # the top: 3e-3 to 1.5e-2 for the cnn. The published FER recipes use 0.01-0.1 over 300 epochs; in
 # first 2-epoch rounds with batch norm, SGD at 0.017-0.025 (CPU samples, batch 32) stayed at the
-# majority class 4 times in 5 (bench/results/random_points_cpu*.csv), and 0.0144 won the GPU search
-# (bench/results/gpu_recipe.log, where SGD at 0.077 with dropout 0.2 was at the majority after 1 epoch).
+# majority class 4 times in 5 (bench/results/random_points/, NOTES.md), and 0.0144 won the GPU search
+# (bench/results/gpu_recipe/gpu_recipe.log, where SGD at 0.077 with dropout 0.2 was at the majority after 1 epoch).
 SGD_LR_FACTOR = 10.0
 SGD_LR_TOP_FACTOR = 5.0
 SGD_MOMENTUM = 0.9

@@ -3,9 +3,10 @@
 # Keras runs with KERAS_BACKEND=torch. Everything ends within TOTAL seconds (500 by default): each
 # step is bounded by the harness's own --time-budget and by `timeout`, and is skipped when too little
 # time is left. Run from the repository root with the ignored folders .whl (keras, keras-tuner and
-# the three packages the image lacks, as wheels) and .devdata (bench/device_unpack.py's packed data)
-# carried:   bash bench/gpu_recipe.sh 2>&1 | tee $OUT/gpu_recipe.log
-# (the device tool sets OUT, the folder whose files come back; DRY=1 only prints the commands)
+# the three packages the image lacks, as wheels) and .devdata (bench/tools/device_unpack.py's packed data)
+# carried:   bash bench/experiments/gpu_recipe.sh 2>&1 | tee $OUT/gpu_recipe.log
+# (the device tool sets OUT, the folder whose files come back; DRY=1 only prints the commands;
+# the committed log is bench/results/gpu_recipe/gpu_recipe.log)
 #
 #   step                       bound (s)   what
 #   0 machine                  -           nvidia-smi -L, python, versions
@@ -20,7 +21,7 @@
 #                                          as the search's pace fits into what is left, ten-crop TTA
 #   6 files                    -           logs, leaderboards and the report's metrics into $OUT
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 TOTAL=${TOTAL:-500}
 BATCH=${BATCH:-128}                 # 64 (the default) spends most of a GPU step in Python's overhead
 BENCH_BUDGET=${BENCH_BUDGET:-110}   # seconds, each of the 8 parallel searches of step 3
@@ -46,7 +47,7 @@ export PYTHONPATH=/tmp/site; echo "+ export PYTHONPATH=$PYTHONPATH KERAS_BACKEND
 x python3 -c "import keras, keras_tuner, torch; print('keras', keras.__version__, keras.backend.backend(), 'keras-tuner', keras_tuner.__version__, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())" || exit 1
 
 step "2 data"
-x timeout 90 python3 bench/device_unpack.py unpack .devdata/fer2013 data/fer2013 || exit 1
+x timeout 90 python3 bench/tools/device_unpack.py unpack .devdata/fer2013 data/fer2013 || exit 1
 
 step "3 random points"
 T=$(bound 180 200)

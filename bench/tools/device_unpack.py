@@ -7,8 +7,8 @@ and upper-left neighbours), lzma-compressed: 69% of the raw size, lossless. The 
 lzma. Unpacking rebuilds every .npy file exactly and checks it against meta.json's sha256 (what
 `fer.Dataset.open` checks), so the harness sees the same data hashes as on the machine it came from.
 
-    python bench/device_unpack.py pack data/fer2013 .devdata/fer2013     # here (about 2 min on 1 core)
-    python bench/device_unpack.py unpack .devdata/fer2013 data/fer2013   # there (seconds)
+    python bench/tools/device_unpack.py pack data/fer2013 .devdata/fer2013     # here (about 2 min on 1 core)
+    python bench/tools/device_unpack.py unpack .devdata/fer2013 data/fer2013   # there (seconds)
 """
 import argparse
 import hashlib

@@ -1,8 +1,8 @@
 """A plain Keras CNN, no harness, with the cnn space's default shape: what N epochs at batch 32 reach
-on a prepared data folder. bench/plain_vs_harness.sh runs it beside the same model searched by the
+on a prepared data folder. bench/experiments/plain_vs_harness.sh runs it beside the same model searched by the
 harness, to tell a slow first round of the data from one of the harness.
 
-Usage: python bench/plain_cnn.py DATA [EPOCHS]   (DATA: a folder of x_/y_ train and val .npy files)
+Usage: python bench/experiments/plain_cnn.py DATA [EPOCHS]   (DATA: a folder of x_/y_ train and val .npy files)
 """
 import sys
 import time
