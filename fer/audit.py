@@ -3,6 +3,7 @@
 Images are compared by a hash of their decoded pixels, within and across splits, so a leak
 from train into val/test (FER-2013 has hundreds) is visible before anyone trusts a test score.
 """
+import argparse
 import hashlib
 import json
 import sys
@@ -83,9 +84,14 @@ def run_audit(folder: Path, verify: bool = True) -> dict:
     return summary
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("python -m fer.audit", __doc__)
     parser.add_argument("dir", type=Path, help="a folder written by fer.prepare")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         summary = run_audit(args.dir)

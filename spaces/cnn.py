@@ -4,27 +4,18 @@ Blocks of `convs_per_block` 3x3 convolutions (optionally batch-normalised), max-
 dropout (when pinned); filters double per block from `filters` up to 512, so 4 blocks from 64 are the
 64-128-256-512 network of the best published single models. The head flattens into a dense
 layer, or global-average-pools (`pooling`), with `dense_units` 0 meaning no hidden dense layer.
-Batch normalisation is on unless pinned off (`--fix batch_norm=false`): in a random search on
-the real data (bench/bench_random_points.py) most trials without it were still at the majority
-class after the first 2-epoch round, so a search does not spend its trials on it. Without it the
-convolutions start He-initialised behind the recipe's warm-up; whether that trains faster depends
-on the machine (`bench/bench_cpu_speed.py`).
-`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first block one convolution: at full
-resolution that block's second convolution is the costliest layer of the default model on the
-CPU (its op profile in the README), so this is the CPU's cheaper shape; off by default, which
-is also how searches from before it existed are rebuilt.
+Batch normalisation is on unless pinned off (`--fix batch_norm=false`): random trials without it
+mostly ended their first round at the majority class (bench/results/NOTES.md, random_points).
+`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first, full-resolution block
+one convolution, the CPU's cheaper shape (NOTES.md, cpu_speed); off by default, which also
+rebuilds searches that predate it.
 
-Dropout is taken only when pinned: `--fix dropout=0.2` before the logits (the published FER-2013
-VGG, usef-kh/fer models/vgg.py, has none between convolutions and 0.2 after each of its two
-fully connected layers), `--fix block_dropout=...` after every block as well:
-a first round cannot judge it. On a 3,000-face sample, 2 epochs at batch 32, a point that reached
-39 (val accuracy, in percent) without dropout reached 30 with 0.1 in the head, 28 with 0.25 and
-stayed at the majority rate (25) with 0.5; 28-29 with 0.1 or 0.25 after every block
-(bench/dropout_first_round.sh), so a search drawing it spends its first rounds on points that look
-as if they learned little or nothing. The resnet space's head (global pooling straight into the
-logits) lost under a point to dropout 0.2 in the same run, so resnet still draws it. Searches
-from before the change drew `dropout` and applied it after every block as well as in the head;
-they are rebuilt, and resumed, that way (`SPACE.legacy`).
+Dropout is taken only when pinned: `--fix dropout=0.2` before the logits (as the published FER-2013
+VGG, usef-kh/fer models/vgg.py, has it after its fully connected layers), `--fix block_dropout=...`
+after every block as well. A first round cannot judge it: points that learn look as if they
+learned nothing with it (NOTES.md, dropout_first_round). Trials of searches from before
+`block_dropout` applied `dropout` after every block as well as in the head; they are rebuilt, and
+resumed, that way (`SPACE.legacy`).
 """
 import keras
 import keras_tuner as kt

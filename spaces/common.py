@@ -12,14 +12,12 @@ from fer.constants import IMAGE_SHAPE, NUM_CLASSES
 from fer.scaling import scaling_layer
 from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, RandomErasing, augmentation
 
-# Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken when pinned
-# (--fix class_weight=balanced) but not drawn: in 2-epoch first rounds on the real data it left 9
-# of 11 random trials at or below the majority rate (bench/results/random_points_cpu*.csv), and a
-# search that selects on accuracy would not pick it; "sqrt" (disgust 3.1) keeps most of its
-# minority recall.
+# Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken only when
+# pinned (--fix class_weight=balanced): it put most first rounds below the majority rate, which a
+# search selecting on accuracy drops (bench/results/NOTES.md, random_points); "sqrt" (disgust 3.1)
+# keeps most of its minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")
-# Values a space takes although it does not draw them (searches saved before it stopped drawing
-# them are still reported: search/report/compat.py).
+# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved trials).
 PINNED_ONLY = {"class_weight": ("balanced",)}
 CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
 ERASING_RATES = (0.0, 0.25, 0.5)

@@ -4,13 +4,12 @@ A 3x3 stem without early max-pooling (a 48x48 face has no resolution to spare), 
 basic residual blocks (two 3x3 convolutions), widths doubling per stage from `width` and the
 resolution halving from the second stage on, global average pooling and the head. `blocks`
 names the blocks per stage: "2-2-2-2" at width 64 is ResNet-18 (11.2M parameters); "1-1-1" at
-16 is a few-minute CPU model.
+16 is the smallest.
 
 Batch normalisation is on unless pinned off (`--fix batch_norm=false`), as in the cnn space. With it
 off, each block's last convolution starts at zero, so every block starts as
 the identity (SkipInit/Fixup's idea) and the network trains without normalisation, whose cost
-under TensorFlow depends on the CPU: it halved the throughput on one machine and cost little on
-another (measured by `bench/bench_cpu_speed.py`; the README has the numbers).
+on a CPU depends on the machine (bench/results/NOTES.md, cpu_speed).
 """
 import keras
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["fer.prepare", "fer.audit", "fer.predict", "search.run", "search.report.cli"]
+# each command's module and the name its usage line gives it
+COMMANDS = {"fer.prepare": "python -m fer.prepare", "fer.audit": "python -m fer.audit",
+            "fer.predict": "python -m fer.predict", "search.run": "python -m search.run",
+            "search.report.cli": "python -m search.report"}
 
 
 def python(code: str, **env) -> subprocess.CompletedProcess:
@@ -23,29 +26,31 @@ def python(code: str, **env) -> subprocess.CompletedProcess:
 def test_help_imports_no_backend_and_shows_every_default(module):
     code = f"""
 import json, sys, importlib
-m = importlib.import_module("{module}")
-parser = m.build_parser() if hasattr(m, "build_parser") else None
-if parser is None:  # fer.audit builds its parser in main
-    try:
-        m.main(["--help"])
-    except SystemExit:
-        pass
-text = parser.format_help() if parser else ""
-actions = [(a.option_strings, a.help, repr(a.default)) for a in (parser._actions if parser else [])]
+parser = importlib.import_module("{module}").build_parser()
+actions = [(a.option_strings, a.help, repr(a.default)) for a in parser._actions]
 print(json.dumps({{"modules": [n for n in ("tensorflow", "keras", "matplotlib.pyplot", "torch") if n in sys.modules],
-                  "help": text, "actions": actions}}))
+                  "prog": parser.prog, "help": parser.format_help(), "actions": actions}}))
 """
     out = python(code)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["modules"] == []
-    for options, help_text, default in got["actions"]:
-        if help_text == argparse.SUPPRESS or "-h" in options:
-            continue
+    assert got["prog"] == COMMANDS[module] and got["help"].startswith(f"usage: {COMMANDS[module]} ")
+    arguments = [(o, h, d) for o, h, d in got["actions"] if h != argparse.SUPPRESS and "-h" not in o]
+    assert arguments, f"{module} takes no argument"
+    for options, help_text, default in arguments:
         assert help_text, f"{module} {options} has no help text"
-    if got["help"]:
-        assert got["help"].count("(default:") >= sum(1 for o, h, d in got["actions"]
-                                                      if o and h != argparse.SUPPRESS and d not in ("None",) and "-h" not in o)
+    assert got["help"].count("(default:") >= sum(1 for o, h, d in arguments if o and d != "None")
+
+
+def test_audit_takes_one_prepared_folder():
+    from fer import audit
+    parser = audit.build_parser()
+    assert [a.dest for a in parser._actions if a.dest != "help"] == ["dir"]
+    assert parser.parse_args(["data/fer2013"]).dir == Path("data/fer2013")
+    assert "a folder written by fer.prepare" in parser.format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args([])
 
 
 def test_importing_the_packages_changes_nothing():
