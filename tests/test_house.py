@@ -17,10 +17,9 @@ PACKAGES = ("fer", "spaces", "search")
 MAX_FUNCTION_LINES = 50
 MAX_MODULE_LINES = 300
 
-# Offenders known when these rules became tests, being fixed in issue 22; everything else must
-# keep the rules now. Remove an entry once its offender is gone (the strict xfails below say so).
-KNOWN_CIRCLES = (frozenset({"search.budget", "search.hypermodel", "search.schedule", "search.tuners"}),)
-KNOWN_LONG_FUNCTIONS = frozenset({"fer.csv_source.read_csv", "search.run.run"})
+# Offenders still being mended; everything else must keep the rules now. Remove an entry once its
+# offender is gone (the strict xfail below says so).
+KNOWN_LONG_FUNCTIONS = frozenset({"search.run.run"})
 
 
 def package_modules(root: Path = ROOT) -> dict[str, Path]:
@@ -78,8 +77,8 @@ def circles(graph: dict[str, set[str]]) -> list[frozenset]:
             elif other in on_stack:
                 low[node] = min(low[node], index[other])
         if low[node] == index[node]:
-            group = set()
-            while not group or member != node:
+            group, member = set(), None
+            while member != node:
                 member = stack.pop()
                 on_stack.discard(member)
                 group.add(member)
@@ -141,15 +140,6 @@ def test_the_packages_are_read_whole():
                    for m in graph[name]), "fer/ imports nothing from spaces/ or search/"
 
 
-def test_no_import_circle_beyond_the_known_ones():
-    new = [sorted(c) for c in circles(import_graph()) if not any(c <= known for known in KNOWN_CIRCLES)]
-    assert new == []
-
-
-@pytest.mark.xfail(strict=True, reason="search.budget <-> search.hypermodel, search.hypermodel -> search.schedule -> "
-                                       "search.budget and search.budget <-> search.tuners (budget.py's epoch estimate "
-                                       "imports the other two inside a function): the training core's rewrite (issue "
-                                       "22) untangles them; then drop KNOWN_CIRCLES and this mark")
 def test_no_import_circle():
     assert [sorted(c) for c in circles(import_graph())] == []
 
@@ -158,8 +148,7 @@ def test_no_function_over_50_lines_beyond_the_known_ones():
     assert {name: lines for name, lines in long_functions().items() if name not in KNOWN_LONG_FUNCTIONS} == {}
 
 
-@pytest.mark.xfail(strict=True, reason="fer.csv_source.read_csv (51 lines) and search.run.run (52, the training "
-                                       "core's rewrite, issue 22); then drop KNOWN_LONG_FUNCTIONS and this mark")
+@pytest.mark.xfail(strict=True, reason="search.run.run (51 lines); then drop KNOWN_LONG_FUNCTIONS and this mark")
 def test_no_function_over_50_lines():
     assert long_functions() == {}
 
