@@ -28,6 +28,13 @@ def quick_fixed(name: str) -> dict:
     return dict(getattr(get_space(name), "QUICK_FIX", QUICK_FIX))
 
 
+def pinned_only(name: str) -> dict:
+    """Values `--fix` may give although the space's build does not draw them: the shared ones
+    (spaces.common.PINNED_ONLY) and the space module's own PINNED_ONLY (its Fixed hyperparameters)."""
+    from spaces.common import PINNED_ONLY
+    return {**PINNED_ONLY, **getattr(get_space(name), "PINNED_ONLY", {})}
+
+
 def __getattr__(name):  # lazy: the registry's names must not import Keras (`--help` stays fast)
     if name == "SpaceOptions":
         from spaces.common import SpaceOptions
@@ -35,4 +42,4 @@ def __getattr__(name):  # lazy: the registry's names must not import Keras (`--h
     raise AttributeError(name)
 
 
-__all__ = ["SPACES", "SpaceOptions", "get_space", "quick_fixed"]
+__all__ = ["SPACES", "SpaceOptions", "get_space", "pinned_only", "quick_fixed"]

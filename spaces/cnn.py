@@ -29,7 +29,7 @@ they are rebuilt, and resumed, that way (`legacy_block_dropout`).
 import keras
 import keras_tuner as kt
 
-from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.common import PinRange, SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
 
@@ -37,6 +37,8 @@ MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 # --quick: the plain recipe, and the first block's width and convolutions held (32, 2 convs; depth still searched)
 QUICK_FIX = {**RECIPE_QUICK_FIX, "filters": 32, "convs_per_block": 2, "lean_first_block": False}
+# Declared as Fixed (a search does not draw them): the values --fix may give them (module doc)
+PINNED_ONLY = {"batch_norm": (True, False), "dropout": PinRange(0.0, 1.0), "block_dropout": PinRange(0.0, 1.0)}
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9

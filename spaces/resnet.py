@@ -20,6 +20,7 @@ from spaces.recipe import compile_with_recipe
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 BN_MOMENTUM = 0.9  # as the cnn space's: short trials get usable inference statistics
+PINNED_ONLY = {"batch_norm": (True, False)}  # declared as Fixed: off only when pinned (module doc)
 
 
 def conv_bn(x, width: int, stride: int, batch_norm: bool, relu: bool, zero_init: bool = False):
