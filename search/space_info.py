@@ -16,21 +16,21 @@ MAX_PARENT_VALUES = 16  # an Int parent with more values than this is not built 
 def declared_hyperparameters(space: str) -> tuple:
     """keras-tuner's hyperparameters of the space, each name once, in the order its build declares them.
 
-    A build registers only the hyperparameters its code reaches: keras-tuner registers one under
-    `hp.conditional_scope` whatever its parent holds, but a declaration behind a plain `if` on a
-    value (or one a build reaches only when it does not fail) is seen only on builds that take that
-    branch. So the space is built at its defaults, then once with each value of every hyperparameter
-    that a condition depends on (its parent), each time with fresh HyperParameters holding that value,
-    until no build adds a name."""
+    A build registers only the declarations its code reaches: under `hp.conditional_scope(parent,
+    values)` keras-tuner registers what the scope declares whatever the parent holds, but a space
+    may put a plain `if` on the parent's value inside the scope (keras-tuner's model-selection
+    pattern), and then what it declares shows only on builds that take that branch. So the space is
+    built at its defaults, noting the parent of every conditional scope it opens, then once at each
+    other value of each parent (a parent first opened by such a build: from that build's values),
+    each time with fresh HyperParameters holding those values."""
     import keras
-    import keras_tuner as kt
 
     from spaces import SpaceOptions, get_space
-    build, found, tried, todo = get_space(space).build, {}, set(), [{}]
+    build, found, known_parents, todo = get_space(space).build, {}, set(), [{}]
     while todo:
         preset = todo.pop(0)
-        hp = kt.HyperParameters()
-        hp.values.update(preset)  # registered hyperparameters keep a value already present
+        hp = scope_recorder()()
+        hp.values.update(preset)  # a hyperparameter keeps a value already present when it registers
         try:
             build(hp, SpaceOptions(weights=None))
         except Exception:  # noqa: BLE001 - a branch the space refuses still declared what it reached
@@ -40,14 +40,31 @@ def declared_hyperparameters(space: str) -> tuple:
             keras.backend.clear_session()
         for p in hp.space:
             found.setdefault(p.name, p)
-        if not preset:  # the defaults' branches are built: a parent at its default needs no build of its own
-            tried.update((name, value) for name, value in hp.values.items() if not isinstance(value, (list, dict)))
-        for parent in {c.name for p in found.values() for c in p.conditions if c.name in found}:
-            for value in parent_values(found[parent]):
-                if (parent, value) not in tried:
-                    tried.add((parent, value))
-                    todo.append({parent: value})
+        for parent in sorted(hp.parents - known_parents):
+            todo += [{**preset, parent: v} for v in parent_values(found[parent]) if v != hp.values.get(parent)]
+        known_parents |= hp.parents
     return tuple(found.values())
+
+
+@functools.lru_cache(maxsize=None)
+def scope_recorder():
+    """A kt.HyperParameters class that notes the parent of each conditional scope a build opens
+    (made on first use: keras-tuner is imported only then)."""
+    import contextlib
+
+    import keras_tuner as kt
+
+    class ScopeRecorder(kt.HyperParameters):
+        def __init__(self):
+            super().__init__()
+            self.parents = set()
+
+        @contextlib.contextmanager
+        def conditional_scope(self, parent_name, parent_values):
+            self.parents.add(parent_name)
+            with super().conditional_scope(parent_name, parent_values):
+                yield
+    return ScopeRecorder
 
 
 def parent_values(p) -> list:
