@@ -84,9 +84,14 @@ def run_audit(folder: Path, verify: bool = True) -> dict:
     return summary
 
 
+EXAMPLES = ("python -m fer.audit data/fer2013",
+            "python -m fer.audit data/demo",
+            "python -m fer.prepare fer2013.csv --audit")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = command_parser("python -m fer.audit", __doc__)
-    parser.add_argument("dir", type=Path, help="a folder written by fer.prepare")
+    parser = command_parser("python -m fer.audit", __doc__, EXAMPLES)
+    parser.add_argument_group("data").add_argument("dir", type=Path, metavar="DIR", help="a folder written by fer.prepare")
     return parser
 
 

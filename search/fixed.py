@@ -1,14 +1,7 @@
-"""What a search holds at one value: `--fix NAME=VALUE` and `--quick`'s pins, parsed, merged and
-said at start-up (so a reader knows what the search did not explore)."""
+"""What a search holds at one value: `--fix NAME=VALUE` parsed, and what is held (with a recipe's
+pins) said at start-up, so a reader knows what the search did not explore."""
 from fer.errors import UserError
 from search.config import RunConfig, typed_value
-
-
-def quick_pins(args) -> dict:
-    """--quick: the space's QUICK_FIX (the plain recipe, a narrower space), which --fix overrides;
-    on --resume the search keeps the pins it started with (its config's `fixed`)."""
-    from spaces import quick_fixed
-    return quick_fixed(args.space) if args.quick and not args.resume else {}
 
 
 def parse_fixed(items: list[str]) -> dict:
@@ -24,12 +17,12 @@ def parse_fixed(items: list[str]) -> dict:
 
 
 def fixed_lines(config: RunConfig) -> list[str]:
-    """What the search holds at one value (--fix, and --quick's pins), so a reader knows what it did not explore."""
+    """What the search holds at one value (--fix, and a recipe's pins), so a reader knows what it did not explore."""
     if not config.fixed:
         return []
     held = ", ".join(f"{k}={v}" for k, v in config.fixed.items())
-    quick = config.quick and not config.resume
-    return [f"held at one value: {held}" + (" (--quick's first look; --fix NAME=VALUE overrides)" if quick else "")]
+    recipe = config.recipe.get("name") if not config.resume else None
+    return [f"held at one value: {held}" + (f" (recipe {recipe}; --fix NAME=VALUE overrides its pins)" if recipe else "")]
 
 
 def fixed_hyperparameters(config: RunConfig):

@@ -29,6 +29,13 @@ def quick_fixed(name: str) -> dict:
     return dict(get_space(name).quick_fix)
 
 
+def pinned_only(name: str) -> dict:
+    """Values `--fix` may give although the space's build does not draw them: the shared ones
+    (spaces.common.PINNED_ONLY) and the space's own (`Space.pinned_only`: its Fixed hyperparameters)."""
+    from spaces.common import PINNED_ONLY
+    return {**PINNED_ONLY, **get_space(name).pinned_only}
+
+
 def __getattr__(name):  # lazy: the registry's names must not import Keras (`--help` stays fast)
     if name == "SpaceOptions":
         from spaces.common import SpaceOptions
@@ -36,4 +43,4 @@ def __getattr__(name):  # lazy: the registry's names must not import Keras (`--h
     raise AttributeError(name)
 
 
-__all__ = ["SPACES", "LegacyRebuild", "Space", "SpaceOptions", "get_space", "quick_fixed"]
+__all__ = ["SPACES", "LegacyRebuild", "Space", "SpaceOptions", "get_space", "pinned_only", "quick_fixed"]

@@ -20,7 +20,7 @@ resumed, that way (`SPACE.legacy`).
 import keras
 import keras_tuner as kt
 
-from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.common import PinRange, SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
@@ -29,6 +29,8 @@ MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 # --quick: the plain recipe, and the first block's width and convolutions held (32, 2 convs; depth still searched)
 QUICK_FIX = {**RECIPE_QUICK_FIX, "filters": 32, "convs_per_block": 2, "lean_first_block": False}
+# Declared as Fixed (a search does not draw them): the values --fix may give them (module doc)
+PINNED_ONLY = {"batch_norm": (True, False), "dropout": PinRange(0.0, 1.0), "block_dropout": PinRange(0.0, 1.0)}
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9
@@ -90,6 +92,6 @@ def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
     return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp)
 
 
-SPACE = Space("cnn", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, legacy=(
+SPACE = Space("cnn", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY, legacy=(
     LegacyRebuild("trials saved before block_dropout existed", saved_before_block_dropout,
                   build_before_block_dropout),))

@@ -17,10 +17,25 @@ from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, Ran
 # search selecting on accuracy drops (bench/results/NOTES.md, random_points); "sqrt" (disgust 3.1)
 # keeps most of its minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")
-# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved trials).
+# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved
+# trials). A space's own `pinned_only` adds those of its build: the values `--fix` may give a
+# hyperparameter it declares as Fixed (spaces.pinned_only).
 PINNED_ONLY = {"class_weight": ("balanced",)}
 CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
 ERASING_RATES = (0.0, 0.25, 0.5)
+
+
+@dataclass(frozen=True)
+class PinRange:
+    """A PINNED_ONLY entry for a number: `low` up to, not including, `below` (a dropout rate: 0 to 1)."""
+    low: float
+    below: float
+
+    def __contains__(self, value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value < self.below
+
+    def __str__(self) -> str:
+        return f"{self.low:g} to below {self.below:g}"
 
 
 @dataclass(frozen=True)

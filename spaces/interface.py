@@ -23,6 +23,7 @@ class Space:
     doc: str  # the module's docstring
     key_hps: tuple = ()  # hyperparameters the leaderboard shows as columns
     quick_fix: dict = field(default_factory=dict)  # what `search.run --quick` holds
+    pinned_only: dict = field(default_factory=dict)  # values `--fix` may give that build does not draw
     legacy: tuple = ()  # LegacyRebuild, tried in order
 
     def build(self, hp, options=None):

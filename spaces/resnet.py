@@ -20,6 +20,7 @@ from spaces.recipe import QUICK_FIX, compile_with_recipe
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 BN_MOMENTUM = 0.9  # as the cnn space's: short trials get usable inference statistics
+PINNED_ONLY = {"batch_norm": (True, False)}  # declared as Fixed: off only when pinned (module doc)
 
 
 def conv_bn(x, width: int, stride: int, batch_norm: bool, relu: bool, zero_init: bool = False):
@@ -59,4 +60,4 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     return compile_with_recipe(keras.Model(inputs, outputs, name="resnet"), hp, optimizer_default="sgd")
 
 
-SPACE = Space("resnet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX)
+SPACE = Space("resnet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY)

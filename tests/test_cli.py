@@ -24,23 +24,40 @@ def python(code: str, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("module", COMMANDS)
 def test_help_imports_no_backend_and_shows_every_default(module):
+    """--help is fast (no backend), every flag has help, a flag taking a value shows its default
+    where it has one, no line shows a default that says nothing ("None", "False", "[]"), the flags
+    sit in argument groups, and an epilogue gives three example command lines of the command itself."""
     code = f"""
 import json, sys, importlib
-parser = importlib.import_module("{module}").build_parser()
-actions = [(a.option_strings, a.help, repr(a.default)) for a in parser._actions]
-print(json.dumps({{"modules": [n for n in ("tensorflow", "keras", "matplotlib.pyplot", "torch") if n in sys.modules],
-                  "prog": parser.prog, "help": parser.format_help(), "actions": actions}}))
+from fer.command import shows_default
+m = importlib.import_module("{module}")
+parser = m.build_parser()
+text = parser.format_help()
+actions = [(a.option_strings, a.help, shows_default(a), repr(a.default)) for a in parser._actions]
+groups = [g.title for g in parser._action_groups if g._group_actions and g.title not in ("options", "positional arguments")]
+print(json.dumps({{"prog": parser.prog, "modules": [n for n in ("tensorflow", "keras", "matplotlib.pyplot", "torch") if n in sys.modules],
+                  "help": text, "actions": actions, "groups": groups, "epilog": parser.epilog or ""}}))
 """
     out = python(code)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["modules"] == []
     assert got["prog"] == COMMANDS[module] and got["help"].startswith(f"usage: {COMMANDS[module]} ")
-    arguments = [(o, h, d) for o, h, d in got["actions"] if h != argparse.SUPPRESS and "-h" not in o]
-    assert arguments, f"{module} takes no argument"
-    for options, help_text, default in arguments:
+    for options, help_text, _, default in got["actions"]:
+        if help_text == argparse.SUPPRESS or "-h" in options:
+            continue
         assert help_text, f"{module} {options} has no help text"
-    assert got["help"].count("(default:") >= sum(1 for o, h, d in arguments if o and d != "None")
+    flat = " ".join(got["help"].split())  # argparse wraps lines
+    shown = [(o, d) for o, h, shows, d in got["actions"] if shows]
+    for options, default in shown:
+        assert f"(default: {eval(default)})" in flat, f"{module} {options}: default {default} not in --help"
+    assert flat.count("(default:") == len(shown)
+    for empty in ("(default: None)", "(default: False)", "(default: True)", "(default: [])"):
+        assert empty not in flat
+    assert got["groups"], f"{module}: its flags are in no argument group"
+    lines = got["epilog"].splitlines()
+    prog = module.removesuffix(".cli")
+    assert lines[0] == "examples:" and len(lines) == 4 and all(f"python -m {prog.split('.')[0]}." in x for x in lines[1:])
 
 
 def test_audit_takes_one_prepared_folder():

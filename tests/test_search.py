@@ -159,13 +159,13 @@ def test_run_config_round_trips(tmp_path):
 
 def test_fixed_hyperparameters_hold_in_every_trial(workdir, tiny_demo, capsys):
     args = search_args(tiny_demo, "fixed", "--space", "baseline", "--tuner", "random", "--max-trials", 3,
-                       "--max-epochs", 1, "--fix", "learning_rate=0.005", "--fix", "augment=off")
+                       "--max-epochs", 1, "--fix", "learning_rate=0.002", "--fix", "augment=off")
     assert main(args) == 0
     rows = leaderboard.read_csv(workdir / "tuner_runs" / "fixed")
-    assert len(rows) == 3 and {r["learning_rate"] for r in rows} == {"0.005"} and {r["augment"] for r in rows} == {"off"}
+    assert len(rows) == 3 and {r["learning_rate"] for r in rows} == {"0.002"} and {r["augment"] for r in rows} == {"off"}
     assert len({r["dropout"] for r in rows}) > 1  # the rest is still searched
     config = json.loads((workdir / "tuner_runs" / "fixed" / "config.json").read_text())
-    assert config["fixed"] == {"learning_rate": 0.005, "augment": "off"}
+    assert config["fixed"] == {"learning_rate": 0.002, "augment": "off"}
     assert main(search_args(tiny_demo, "bad", "--fix", "learning_rate")) == 2
     assert "--fix 'learning_rate': expected NAME=VALUE" in capsys.readouterr().err
 

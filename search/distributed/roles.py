@@ -6,10 +6,11 @@ import socket
 from fer.errors import UserError
 from search.budget import BudgetSpent, TimeBudget
 from search.config import CONFIG_FILE, RunConfig
+from search.distributed.config import DistributedConfig
 from search.project import open_search_data, train_and_val
 
 
-def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> bool:
+def serve_workers(tuner, console, host: str, port: int, n_workers: int, dist: DistributedConfig) -> bool:
     """Serve the oracle; with --workers, start the local workers first and stop them at the end.
 
     True when the time budget ended the search (a local worker declined its next trial, or the
@@ -19,8 +20,8 @@ def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) ->
     chief = Chief(tuner)
     if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
         chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
-    workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
-                            args.threads, args.recycle_after) if n_workers else None
+    workers = start_workers(n_workers, worker_argv(dist), tuner.fer_config.project_dir, host, port,
+                            dist.threads, dist.recycle_after) if n_workers else None
     if workers is None:
         console.line(f"chief listening on {host}:{port}; start workers with: python -m search.run "
                      f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
@@ -32,34 +33,30 @@ def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) ->
             stop_workers(workers)
 
 
-def project_name(args) -> str:
-    return args.project or f"{args.space}-{args.tuner}"
-
-
-def worker_argv(args) -> list[str]:
+def worker_argv(dist: DistributedConfig) -> list[str]:
     """What a local worker needs to find the project; it reads the rest from config.json."""
-    return ["--project", project_name(args), "--runs-dir", args.runs_dir]
+    return ["--project", dist.project, "--runs-dir", dist.runs_dir]
 
 
-def run_worker(args) -> int:
+def run_worker(dist: DistributedConfig) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
     from search.distributed import quiet_protos
     from search.distributed.chief import parse_address, use_chief, wait_for_chief
     from search.distributed.workers import die_with_parent, limit_threads
     quiet_protos.install()
     die_with_parent()
-    host, port = parse_address(args.chief, "--chief")
-    if args.threads:
-        limit_threads(args.threads)
-    wait_for_chief(host, port, args.connect_timeout)
-    project_dir = RunConfig(project=project_name(args), runs_dir=args.runs_dir).project_dir
+    host, port = parse_address(dist.chief, "--chief")
+    if dist.threads:
+        limit_threads(dist.threads)
+    wait_for_chief(host, port, dist.connect_timeout)
+    project_dir = RunConfig(project=dist.project, runs_dir=dist.runs_dir).project_dir
     if not (project_dir / CONFIG_FILE).is_file():
         raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "
                         "(a shared file system) and the same --project")
     config = RunConfig.load(project_dir)
-    config.runs_dir = args.runs_dir
-    use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
-    return worker_exit_status(run_trials_as_worker(config, args.recycle_after), os.environ)
+    config.runs_dir = dist.runs_dir
+    use_chief(host, port, dist.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
+    return worker_exit_status(run_trials_as_worker(config, dist.recycle_after), os.environ)
 
 
 def worker_exit_status(code: int, environ) -> int:

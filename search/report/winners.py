@@ -5,8 +5,6 @@ from fer.errors import UserError
 from search.config import LEADERBOARD_FILE, RunConfig
 from search.project import load_project
 
-TRAIN_ON = ("train", "train+val")  # what winners are retrained on (search.report --train-on)
-
 
 def distinct_configurations(done: list[dict]) -> list[dict]:
     """The best trial of each distinct configuration, best first (`done` sorted best first).
