@@ -3,7 +3,8 @@ keras-tuner's model-selection pattern, a plain `if` on the parent's value inside
 import keras
 
 from spaces.common import SpaceOptions, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 
 def build(hp, options: SpaceOptions | None = None):
@@ -15,3 +16,6 @@ def build(hp, options: SpaceOptions | None = None):
         if head == "dense":
             x = keras.layers.Dense(hp.Int("head_units", 4, 8, step=4))(x)
     return compile_with_recipe(keras.Model(inputs, classifier_head(x, options.num_classes, 0.0)), hp)
+
+
+SPACE = Space("branchy", build, __doc__, quick_fix=QUICK_FIX)
