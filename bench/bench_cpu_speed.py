@@ -12,7 +12,7 @@ wall time) and the ratio to the first model.
 `--accuracy-epochs E` then trains the first and last models (or `--accuracy-models`) from scratch for E epochs on the whole train split
 (the same seed and recipe) and prints its validation accuracy and macro-F1, so "faster" is read at
 equal accuracy. `--op-profile` traces one epoch of each model under TensorFlow's profiler and
-prints where the time goes, by op type and by layer (bench/op_profile.py).
+prints where the time goes, by op type and by layer (bench/tools/op_profile.py).
 """
 import argparse
 import os
@@ -118,7 +118,7 @@ def accuracy(name: str, data: dict, epochs: int) -> dict:
 
 
 def op_profile(names: list[str], x, y) -> None:
-    from bench.op_profile import print_table, trace_ops
+    from bench.tools.op_profile import print_table, trace_ops
 
     for name in names:
         model, hp = build(name)

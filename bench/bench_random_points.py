@@ -12,7 +12,7 @@ scores a hair above it), then "k of n at the majority class" per space.
 run at once: GPU steps of these small nets are mostly Python's overhead, so 10+ trials per space fit
 a few minutes. Every search gets --time-budget and is stopped --grace seconds after it; trials cut by
 the budget before their last epoch, and failed ones, are listed but not counted. Nothing is pinned;
-bench/gpu_recipe.sh passes --batch-size 128 (a run flag, not a hyperparameter): half the updates of
+bench/experiments/gpu_recipe.sh passes --batch-size 128 (a run flag, not a hyperparameter): half the updates of
 64 in the 2 epochs, so if anything it makes learning in the first round harder, not easier.
 
     python bench/bench_random_points.py --data data/fer2013 --spaces cnn resnet --max-trials 12 \
@@ -23,7 +23,7 @@ point trains at 12-35 img/s); --train-sample and --val-sample search stratified 
 (fewer steps per round: a harder test, not an easier one):
 
     python bench/bench_random_points.py --data data/fer2013 --spaces cnn --max-trials 10 \
-        --train-sample 4000 --val-sample 1000 --precision float32 --out bench/results/random_points_cpu.csv
+        --train-sample 4000 --val-sample 1000 --precision float32 --out bench/results/random_points/random_points_cpu.csv
 """
 import argparse
 import csv

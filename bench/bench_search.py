@@ -70,7 +70,8 @@ def tuner_for(space, tuner, runs_dir, trials, epochs, data, weights=None, hp_fix
     t = make_tuner(config, hm, overwrite=True)
     if hp_fixed:  # pin hyperparameters the oracle would otherwise choose
         t.oracle.hyperparameters.merge(fixed_hps(hp_fixed))
-    t.setup_reporting(config, Quiet(), len(data[1]), [], {"weights": "", "precision": "float32"})
+    config.resolved = {"precision": {"policy": "float32"}}  # what search.run resolves before its tuner reports
+    t.setup_reporting(config, Quiet(), len(data[1]))
     return t
 
 

@@ -3,6 +3,7 @@
 Images are compared by a hash of their decoded pixels, within and across splits, so a leak
 from train into val/test (FER-2013 has hundreds) is visible before anyone trusts a test score.
 """
+import argparse
 import hashlib
 import json
 import sys
@@ -83,9 +84,19 @@ def run_audit(folder: Path, verify: bool = True) -> dict:
     return summary
 
 
+EXAMPLES = ("python -m fer.audit data/fer2013",
+            "python -m fer.audit data/demo",
+            "python -m fer.prepare fer2013.csv --audit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_parser("python -m fer.audit", __doc__, EXAMPLES)
+    parser.add_argument_group("data").add_argument("dir", type=Path, metavar="DIR", help="a folder written by fer.prepare")
+    return parser
+
+
 def main(argv=None) -> int:
-    parser = command_parser("python -m fer.audit", __doc__)
-    parser.add_argument("dir", type=Path, help="a folder written by fer.prepare")
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         summary = run_audit(args.dir)

@@ -11,10 +11,37 @@ import os
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 
 
-def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
-    """A parser whose --help shows every flag's default (each flag carries help text)."""
-    return argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0], allow_abbrev=False,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each flag's help ends with its default where the flag takes a value and has one; a switch
+    (on or off), a repeatable flag and one whose help says what happens when it is not given show none,
+    so no help line reads "(default: None)" or "(default: False)". The epilogue keeps its lines."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        return text + " (default: %(default)s)" if shows_default(action) and "%(default)" not in text else text
+
+
+def shows_default(action: argparse.Action) -> bool:
+    """Whether --help states this action's default (see HelpFormatter)."""
+    return (bool(action.option_strings) and action.nargs != 0 and action.help != argparse.SUPPRESS
+            and action.default not in (None, argparse.SUPPRESS) and action.default != [])
+
+
+def command_parser(prog: str, doc: str, examples: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """A command's parser: the module doc's first line as description, every default in its flag's
+    help, and an epilogue of example command lines."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) if examples else None
+    return argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0], epilog=epilog,
+                                   allow_abbrev=False, formatter_class=HelpFormatter)
+
+
+def given_dests(build_parser, argv: list[str]) -> set[str]:
+    """The settings given on the command line (their `dest`s), as opposed to left at their defaults:
+    `argv` parsed again by a fresh parser whose defaults are all suppressed."""
+    parser = build_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:

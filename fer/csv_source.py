@@ -46,6 +46,19 @@ def _header(path: Path, line: bytes) -> dict[str, int]:
     return cols
 
 
+def _label_and_usage(path: Path, row: int, fields: list[bytes], e_col: int, u_col: int | None) -> tuple:
+    """A row's label (0-6) and its split from the Usage column (None without one), checked."""
+    label = fields[e_col].strip().strip(b'"')
+    if not label.isdigit() or int(label) >= NUM_CLASSES:
+        raise UserError(f"{path}: row {row}: label {label.decode(errors='replace')!r} outside 0-{NUM_CLASSES - 1}")
+    if u_col is None:
+        return int(label), None
+    usage = fields[u_col].strip().strip(b'"').decode(errors="replace")
+    if usage not in USAGE_TO_SPLIT:
+        raise UserError(f"{path}: row {row}: unknown Usage {usage!r} (expected one of {', '.join(USAGE_TO_SPLIT)})")
+    return int(label), USAGE_TO_SPLIT[usage]
+
+
 def read_csv(path: Path) -> RawData:
     labels, usages, chunks = [], [], []
     pending: list[bytes] = []
@@ -74,17 +87,10 @@ def read_csv(path: Path) -> RawData:
                 fields = line.split(b",")
                 if len(fields) != ncols:
                     raise UserError(f"{path}: row {row}: {len(fields)} fields, expected {ncols}")
-                label = fields[e_col].strip().strip(b'"')
-                if not label.isdigit() or int(label) >= NUM_CLASSES:
-                    raise UserError(f"{path}: row {row}: label {label.decode(errors='replace')!r} "
-                                    f"outside 0-{NUM_CLASSES - 1}")
-                labels.append(int(label))
-                if u_col is not None:
-                    usage = fields[u_col].strip().strip(b'"').decode(errors="replace")
-                    if usage not in USAGE_TO_SPLIT:
-                        raise UserError(f"{path}: row {row}: unknown Usage {usage!r} "
-                                        f"(expected one of {', '.join(USAGE_TO_SPLIT)})")
-                    usages.append(USAGE_TO_SPLIT[usage])
+                label, usage = _label_and_usage(path, row, fields, e_col, u_col)
+                labels.append(label)
+                if usage is not None:
+                    usages.append(usage)
                 pending.append(fields[p_col].strip(b'" '))
                 pending_rows.append(row)
                 if len(pending) >= CHUNK_ROWS:

@@ -1,10 +1,9 @@
 """Faces in photos: find them with OpenCV's Haar cascade and crop them the way FER-2013 is cropped.
 
-FER-2013's faces are tight square crops, 48x48 grayscale. On FER-2013 faces themselves
-(176 training faces upscaled to 192x192 and padded), the frontal-face cascade's box is about
-the size of the FER frame: the frame is 1.03 times the box, median (quartiles 0.96-1.11), and
-centred on it. So a face here is the box grown by `CROP_GROW` about its centre, made square,
-padded by repeating the edge pixels where it runs off the photo, and resized to 48x48.
+FER-2013's faces are tight square crops, 48x48 grayscale. On FER-2013's own faces the
+frontal-face cascade's box is about the FER frame and centred on it (bench/results/NOTES.md,
+fer.faces.CROP_GROW), so a face here is the box grown by `CROP_GROW` about its centre, made
+square, padded by repeating the edge pixels where it runs off the photo, and resized to 48x48.
 
 The cascade file ships inside the opencv-python-headless wheel (4.x; the 5.0 wheels no longer
 have `cv2.CascadeClassifier`), so nothing is downloaded at run time.
@@ -18,7 +17,7 @@ from fer.errors import UserError
 
 FACE_MODES = ("haar", "none")  # find faces with the cascade, or take each image as one cropped face
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-CROP_GROW = 1.03        # the FER frame over the Haar box (measured, see above)
+CROP_GROW = 1.03        # the FER frame over the Haar box, median (module doc)
 DETECT_MAX_SIDE = 1024  # larger photos are shrunk for detection only (speed); crops use full resolution
 SCALE_FACTOR, MIN_NEIGHBORS, MIN_SIZE = 1.1, 5, 30  # OpenCV's usual settings; MIN_SIZE in detection pixels
 

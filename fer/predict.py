@@ -28,22 +28,30 @@ PROG = "python -m fer.predict"
 BATCH_SIZE = 256
 
 
+EXAMPLES = ("python -m fer.predict --run tuner_runs/cnn-hyperband photos/ --out faces.csv --annotate annotated/",
+            "python -m fer.predict --model models/cnn-hyperband/rank1-trial0003.keras group.jpg selfie.png",
+            "python -m fer.predict --run tuner_runs/cnn-hyperband data/fer2013 --split test --tta ten-crop")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = command_parser(PROG, __doc__)
-    which = p.add_mutually_exclusive_group(required=True)
+    p = command_parser(PROG, __doc__, EXAMPLES)
+    which = p.add_argument_group("model (one of --model, --run, --ensemble)").add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="a saved model, .keras or .h5")
     which.add_argument("--run", help="a reported search, tuner_runs/<project>: use its best winner")
     which.add_argument("--ensemble", help="a report folder, reports/<project>: use its ensemble of the winners")
-    p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="image files, folders of images (searched recursively) or prepared data folders")
-    p.add_argument("--faces", choices=FACE_MODES, default="haar",
-                   help="haar: find and crop the faces in each photo; none: each image is one cropped face")
-    p.add_argument("--split", choices=SPLITS, default="test", help="the split of a prepared data folder")
-    p.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation (as in fer.tta)")
-    p.add_argument("--out", metavar="FILE", help="also write every face's 7 probabilities to FILE.csv or FILE.json")
-    p.add_argument("--annotate", metavar="DIR", help="write each photo with its faces' boxes and emotions to DIR")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="faces per model call")
-    add_verbose(p)
+    data = p.add_argument_group("data")
+    data.add_argument("paths", nargs="+", metavar="PATH",
+                      help="image files, folders of images (searched recursively) or prepared data folders")
+    data.add_argument("--faces", choices=FACE_MODES, default="haar",
+                      help="haar: find and crop the faces in each photo; none: each image is one cropped face")
+    data.add_argument("--split", choices=SPLITS, default="test", help="the split of a prepared data folder")
+    run = p.add_argument_group("inference")
+    run.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation (as in fer.tta)")
+    run.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="faces per model call")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="FILE", help="also write every face's 7 probabilities to FILE.csv or FILE.json")
+    out.add_argument("--annotate", metavar="DIR", help="write each photo with its faces' boxes and emotions to DIR")
+    add_verbose(out)
     return p
 
 

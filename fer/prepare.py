@@ -120,18 +120,27 @@ def print_summary(folder: Path, seconds: float) -> None:
     console.print(f"wrote {folder}/{{x,y}}_{{train,val,test}}.npy, {META_FILE}, {SAMPLES_PLOT}, {COUNTS_PLOT}")
 
 
+EXAMPLES = ("python -m fer.prepare fer2013.csv",
+            "python -m fer.prepare fer2013-images.zip --out data/fer-images --audit",
+            "python -m fer.prepare fer2013.csv --split stratified --val-frac 0.1 --test-frac 0.1 --out data/fer-resplit")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = command_parser("python -m fer.prepare", __doc__)
-    p.add_argument("source", help="fer2013.csv (also .gz, .zip, .tar, .tar.gz/.tgz), an image folder train/<emotion>/, "
-                                  "test/<emotion>/ or its .zip/.tar archive, or 'demo'")
-    p.add_argument("--out", type=Path, help=f"output folder ({DEFAULT_DATA_DIR} when not given, {DEMO_DATA_DIR} for demo)")
-    p.add_argument("--split", choices=[OFFICIAL, STRATIFIED],
-                   help="official (used when not given and the source carries it) or a stratified re-split")
-    p.add_argument("--val-frac", type=float, default=0.1, help="stratified: validation fraction")
-    p.add_argument("--test-frac", type=float, default=0.1, help="stratified: test fraction")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split and the demo data")
-    p.add_argument("--resize", action="store_true", help="scale images that are not 48x48 instead of refusing them")
-    p.add_argument("--audit", action="store_true", help="also run fer.audit on the result")
+    p = command_parser("python -m fer.prepare", __doc__, EXAMPLES)
+    data = p.add_argument_group("data")
+    data.add_argument("source", help="fer2013.csv (also .gz, .zip, .tar, .tar.gz/.tgz), an image folder "
+                                     "train/<emotion>/, test/<emotion>/ or its .zip/.tar archive, or 'demo'")
+    data.add_argument("--resize", action="store_true", help="scale images that are not 48x48 instead of refusing them")
+    split = p.add_argument_group("split")
+    split.add_argument("--split", choices=[OFFICIAL, STRATIFIED],
+                       help="official (used when not given and the source carries it) or a stratified re-split")
+    split.add_argument("--val-frac", type=float, default=0.1, help="stratified: validation fraction")
+    split.add_argument("--test-frac", type=float, default=0.1, help="stratified: test fraction")
+    split.add_argument("--seed", type=int, default=0, help="seed of the stratified split and the demo data")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, help=f"output folder ({DEFAULT_DATA_DIR} when not given, {DEMO_DATA_DIR} "
+                                              "for demo)")
+    out.add_argument("--audit", action="store_true", help="also run fer.audit on the result")
     return p
 
 

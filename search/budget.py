@@ -52,6 +52,7 @@ class TimeBudget:
     """A deadline on the wall clock (time.time(), so workers on the same clock share it)."""
     seconds: float
     deadline: float
+    fastest_epoch: float | None = None  # the fastest epoch seen in this process (`observe_epoch`)
 
     @classmethod
     def starting_now(cls, seconds: float) -> "TimeBudget":
@@ -77,6 +78,10 @@ class TimeBudget:
         past the deadline keeps a search far closer to its budget than stopping after it."""
         return not self.spent() and self.left() >= (seconds or 0.0)
 
+    def observe_epoch(self, seconds: float) -> None:
+        """Note one epoch's wall clock: no trial starts unless an epoch at the fastest pace seen fits."""
+        self.fastest_epoch = min(seconds, self.fastest_epoch or seconds)
+
     def share(self, ways: int) -> "TimeBudget":
         """A budget starting now with an equal share of what is left, for one of `ways` jobs still to run."""
         return TimeBudget.starting_now(max(0.0, self.left()) / max(1, ways))
@@ -90,36 +95,6 @@ def log_session(project_dir: Path, budget: TimeBudget | None, started: float, en
     sessions.append({"budget_seconds": budget.seconds if budget else None, "started": started, "ended": ended,
                      "wall_seconds": round(ended - started, 1), "stopped_by_budget": stopped_by_budget})
     atomic_write_text(path, json.dumps(sessions, indent=2) + "\n")
-
-
-def estimate_epoch_seconds(config, n_train: int) -> float:
-    """Seconds one training epoch of the space's default model (at its --fix'ed point) takes here (a few timed steps)."""
-    import math
-
-    import keras
-
-    from search.hypermodel import space_options
-    from search.precision import time_steps
-    from search.tuners import fixed_point_builder
-    policy = config.resolved["precision"]["policy"]
-    per_step = time_steps(fixed_point_builder(config, space_options(config)), policy,
-                          space_options(config).input_shape, batch=config.batch_size, warmup=1, steps=2)
-    keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
-    return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
-
-
-def start_budget(config, n_train: int):
-    """This session's TimeBudget (None without --time-budget); too small for one epoch is an error."""
-    if not config.time_budget:
-        return None
-    seconds = parse_duration(config.time_budget)
-    epoch = estimate_epoch_seconds(config, n_train)
-    if seconds < epoch:
-        raise UserError(f"--time-budget {config.time_budget}: one epoch of the {config.space} space's default model "
-                        f"takes about {fmt_duration(epoch)} here (measured); give at least that")
-    budget = TimeBudget.starting_now(seconds)
-    config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
-    return budget
 
 
 def budget_lines(budget) -> list[str]:

@@ -14,9 +14,6 @@ LEADERBOARD_FILE = "leaderboard.csv"
 TENSORBOARD_DIR = "tensorboard"  # in the project folder: `tensorboard --logdir tuner_runs/<project>/tensorboard`
 TRIAL_INFO_FILE = "fer_trial.json"  # in each trial_<id>/ folder
 PROGRESS_FILE = "fer_progress.json"  # ditto, while a distributed worker runs the trial
-# A first look: few trials, few epochs. With Hyperband at 6 epochs (factor 3) six trials are the
-# first bracket: five 2-epoch trials, then the best of them continued to 6 epochs.
-QUICK = {"max_trials": 6, "max_epochs": 6}
 # Trials of a random or Bayesian search when --max-trials is not given. Hyperband has no default
 # cap: it runs its whole plan (`hyperband_iterations` times), so its best configurations reach
 # --max-epochs; --max-trials then cuts the plan, and the start-up lines say where.
@@ -38,7 +35,6 @@ class RunConfig:
     overwrite: bool = False
     resume: bool = False
     precision: str = "auto"
-    quick: bool = False
     weights: str | None = "imagenet"
     runs_dir: str = str(TUNER_RUNS_DIR)
     patience: int = 5
@@ -46,6 +42,7 @@ class RunConfig:
     fixed: dict = field(default_factory=dict)  # --fix NAME=VALUE: hyperparameters held at one value
     tensorboard: bool = True  # per-trial logs in <project>/tensorboard/ (TensorFlow backend)
     time_budget: str | None = None  # as given, e.g. "2h"; each session (run or --resume) gets its own
+    recipe: dict = field(default_factory=dict)  # --recipe: its name, path, sha256 and contents (search.recipe_files)
     # filled in by the runner, for the record
     resolved: dict = field(default_factory=dict)
 

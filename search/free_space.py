@@ -19,7 +19,7 @@ def checkpoint_bytes(config) -> int:
     import keras_tuner as kt
     from keras.src.saving import saving_lib
 
-    from search.tuners import fixed_point_builder
+    from search.fixed import fixed_point_builder
     from spaces import SpaceOptions
     model = fixed_point_builder(config, SpaceOptions(weights=None))(kt.HyperParameters())
     if getattr(model, "optimizer", None) is not None:
@@ -45,8 +45,10 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def space_lines(config, planned_trials: int | None) -> list[str]:
-    """A warning line when the checkpoints still to be written would not fit in the free space."""
+def disk_space_lines(config, tuner) -> list[str]:
+    """A warning line when the checkpoints still to be written (of the tuner's planned trials) would not
+    fit in the free space."""
+    planned_trials = tuner.planned_trials()
     each = config.resolved.get("checkpoint_bytes")
     if not each or not planned_trials:
         return []

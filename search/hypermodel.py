@@ -1,58 +1,15 @@
 """`FerHyperModel`: a registered space plus the training recipe every trial shares.
 
-The space's `build(hp)` defines the model and its hyperparameters; `fit` adds what the search
-needs around `model.fit`: class weights from the `class_weight` hyperparameter, mixup's batches,
-the learning-rate schedule (`search.schedule`), early stopping on the validation split, and a
-guard that fails a trial on NaN loss.
+The space's `build(hp)` defines the model and its hyperparameters; `fit` trains it through the
+one training core (`search.training.fit`): class weights, mixup, the schedule, early stopping,
+the NaN guard and the time budget's stop rule.
 """
-import math
-
 import keras
 import keras_tuner as kt
 
 from search.config import TENSORBOARD_DIR, RunConfig
-from search.schedule import fit_inputs, lr_callbacks
+from search.training import Fitting, fit
 from spaces import SpaceOptions, get_space
-from spaces.common import class_weights
-
-
-class NanGuard(keras.callbacks.Callback):
-    """Fail the trial (recorded with this reason) as soon as the loss is NaN or infinite."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise kt.errors.FailedTrialError(f"loss became {loss} at batch {batch + 1}")
-
-
-class BudgetStop(keras.callbacks.Callback):
-    """Stop training at the end of an epoch once another one, at the pace of the last, would not
-    fit in the time budget (keeping every epoch trained)."""
-
-    def __init__(self, budget):
-        super().__init__()
-        self.budget, self.cut, self.began = budget, False, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        from search.budget import now
-        self.began = now()
-
-    def on_epoch_end(self, epoch, logs=None):
-        from search.budget import now
-        if not self.budget.fits(now() - self.began):
-            self.model.stop_training = True
-            self.cut = epoch + 1 < self.params.get("epochs", epoch + 1)
-
-
-def training_callbacks(monitor: str, mode: str, patience: int, values: dict, budget=None) -> list:
-    """The trial's learning-rate schedule (`values["lr_schedule"]`), and under "plateau" early
-    stopping on the validation split (the test split is never seen). A cosine schedule runs to
-    its end: stopping it early would cut the decay that makes its last epochs its best (under a
-    time `budget`, its end is the last epoch that fits)."""
-    schedule = values.get("lr_schedule", "plateau")
-    stop = [] if schedule == "cosine" else [
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)]
-    return [NanGuard(), *stop, *lr_callbacks(schedule, monitor, mode, patience, budget)]
 
 
 def search_callbacks(config: RunConfig) -> list:
@@ -83,28 +40,19 @@ def declared_space(hps: kt.HyperParameters) -> list[dict]:
     return space
 
 
-def space_options(config: RunConfig) -> SpaceOptions:
-    """What a space's `build` needs besides hp; backbone weights matter to mobilenet only."""
-    return SpaceOptions(weights=config.weights if config.space == "mobilenet" else None)
-
-
 class FerHyperModel(kt.HyperModel):
     def __init__(self, config: RunConfig, options: SpaceOptions):
         super().__init__(name=config.space)
         self.space = get_space(config.space)
         self.options = options
-        self.batch_size = config.batch_size
-        self.objective, self.direction, self.patience = config.objective, config.direction, config.patience
-        self.seed = config.seed
+        self.fitting = Fitting.of(config)
         self.budget = None  # the search's TimeBudget, set by the tuner (`setup_reporting`)
+        self.last_fit = None  # the FitResult of the latest trial, read by the tuner when it ends
 
     def build(self, hp):
         return self.space.build(hp, self.options)
 
     def fit(self, hp, model, x, y, validation_data=None, callbacks=None, **kwargs):
-        kwargs.setdefault("verbose", 0)  # the leaderboard draws progress; Keras bars would garble it
-        cbs = training_callbacks(self.objective, self.direction, self.patience, hp.values, self.budget)
-        cbs += list(callbacks or [])
-        data = fit_inputs(hp.values, x, y, kwargs.pop("batch_size", self.batch_size),
-                          class_weights(hp.get("class_weight"), y), self.options.num_classes, self.seed)
-        return model.fit(**data, validation_data=validation_data, callbacks=cbs, **kwargs)
+        self.last_fit = fit(model, hp.values, x, y, self.fitting, validation=validation_data, budget=self.budget,
+                            callbacks=callbacks, **kwargs)
+        return self.last_fit.history

@@ -1,9 +1,8 @@
 """`--precision auto`: pick a Keras dtype policy for a space on this machine, by measuring.
 
-On a CUDA GPU it is mixed_float16. On a CPU it depends: with AMX, mixed_bfloat16 made a VGG-style
-CNN 2-3x faster but MobileNetV2 (depthwise convolutions) 2x slower, so each space is timed for a
-few training steps under float32 and mixed_bfloat16, and mixed_bfloat16 wins only when it is
-clearly faster (MARGIN): a tie is noise, and float32 is the safer number format. Timings are cached
+On a CUDA GPU it is mixed_float16. On a CPU it depends on the machine and the model, so each
+space is timed for a few training steps under float32 and mixed_bfloat16, and mixed_bfloat16 wins
+only when it is clearly faster (MARGIN): a tie is noise, and float32 is the safer number format. Timings are cached
 per space, backend and CPU, and recorded in the run's config.
 """
 import json
@@ -21,9 +20,8 @@ from search import tf_memory
 
 CACHE_FILE = ".precision_cache.json"
 CANDIDATES = ("float32", "mixed_bfloat16")
-# mixed_bfloat16 must beat float32 by this fraction of float32's step time. On a 2-core AMD EPYC
-# without AMX they timed 0.158 and 0.157 s per step (a tie), and the old rule, the faster wins,
-# flipped between the two from one run to the next.
+# mixed_bfloat16 must beat float32 by this fraction of float32's step time, so that a tie, whose
+# winner flips from run to run, stays float32 (bench/results/NOTES.md, --precision auto).
 MARGIN = 0.10
 
 
@@ -82,7 +80,7 @@ def choose(requested: str, space: str, build, input_shape, cache_dir, fixed: dic
     path = os.path.join(cache_dir, CACHE_FILE)
     cache = json.loads(Path(path).read_text()) if os.path.isfile(path) else {}
     if key in cache:
-        policy = faster_policy(cache[key]["seconds_per_step"])  # judged again: it may be cached under an older rule
+        policy = faster_policy(cache[key]["seconds_per_step"])  # judged again: it may be cached under another MARGIN
         if cache[key]["policy"] == policy:
             return cache[key]
         cache[key]["policy"] = policy

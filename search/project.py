@@ -57,6 +57,12 @@ def load_project(folder: Path) -> RunConfig:
     return config
 
 
+def space_options(config: RunConfig):
+    """What a space's `build` needs besides hp (spaces.SpaceOptions); backbone weights matter to mobilenet only."""
+    from spaces import SpaceOptions
+    return SpaceOptions(weights=config.weights if config.space == "mobilenet" else None)
+
+
 def run_columns(config: RunConfig) -> dict:
     """Leaderboard columns the same for every trial of a run: backbone weights and precision policy."""
     return {"weights": config.resolved.get("weights", ""), "precision": config.resolved["precision"]["policy"]}

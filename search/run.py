@@ -2,109 +2,28 @@
 
 Results go to tuner_runs/<project>/ (keras-tuner's oracle and trials, config.json with the
 full configuration, leaderboard.csv rewritten after every trial). The validation split drives
-early stopping and selection; the test split is never touched here.
+early stopping and selection; the test split is never touched here. A recipe (`--recipe NAME`,
+search/recipes/NAME.toml) sets the space, pins, tuner and budgets; the command line is read in
+search/run_args.py.
 """
-import argparse
 import os
 import sys
 import time
 
-from fer.command import add_verbose, command_parser
+from fer.command import given_dests
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
 from fer.write_faults import WriteFault, fault_error
-from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session, parse_duration, start_budget
-from search.config import CONFIG_FILE, DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, QUICK, TUNERS, RunConfig
-from search.fixed import fixed_lines, parse_fixed, quick_pins
-from search.free_space import space_lines
+from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session
+from search.config import CONFIG_FILE, RunConfig
+from search.distributed.config import DistributedConfig
+from search.fixed import fixed_lines
+from search.free_space import disk_space_lines
 from search.lock import empty_project_folder, holding_project_lock
-from search.distributed.chief import CONNECT_TIMEOUT, parse_address
-from search.project import open_data, run_columns, train_and_val
+from search.project import open_data, train_and_val
 from search.project_files import check_before_resume
+from search.run_args import build_parser, config_from_args  # noqa: F401 - the command's parser, and its config
 from search.startup import start_search_process
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from spaces import SPACES
-    d = RunConfig()
-    p = command_parser("python -m search.run", __doc__)
-    p.add_argument("--space", choices=list(SPACES), default=d.space, help="the search space (a module in spaces/)")
-    p.add_argument("--tuner", choices=TUNERS, default=d.tuner, help="keras-tuner's search algorithm")
-    p.add_argument("--data", default=d.data, help="a folder written by fer.prepare, or 'demo' (prepared on first use)")
-    p.add_argument("--max-trials", type=int,
-                   help=f"trials to run ({DEFAULT_TRIALS} when not given; hyperband: none, its whole plan runs, "
-                        "and a number cuts the plan, as the start-up lines say)")
-    p.add_argument("--max-epochs", type=int, help=f"epochs per trial at most ({d.max_epochs} when not given; "
-                                                   f"{QUICK['max_epochs']} with --quick)")
-    p.add_argument("--iterations", type=int, default=d.hyperband_iterations,
-                   help="hyperband: times its whole plan runs")
-    p.add_argument("--time-budget", metavar="DURATION",
-                   help="wall clock for this run (90m, 2h, 1h30m): no trial or epoch starts that would not fit "
-                        "at the pace seen so far; with --resume, the time to add")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per training step")
-    p.add_argument("--objective", choices=list(OBJECTIVES), default=d.objective,
-                   help="what the tuner optimises on the validation split")
-    p.add_argument("--seed", type=int, default=d.seed, help="the same seed gives the same hyperparameters")
-    p.add_argument("--project", help="name under tuner_runs/ (<space>-<tuner> when not given)")
-    p.add_argument("--runs-dir", default=d.runs_dir, help=argparse.SUPPRESS)
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--overwrite", action="store_true", help="start fresh, deleting an existing project")
-    mode.add_argument("--resume", action="store_true", help="continue an interrupted search")
-    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                   help="Keras dtype policy; auto: mixed_float16 on a CUDA GPU, else float32 unless mixed_bfloat16 "
-                        "is more than 10%% faster for the space, measured on this machine")
-    p.add_argument("--weights", default="imagenet",
-                   help="mobilenet backbone: imagenet, a local no-top .h5 file, or none (random init)")
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
-    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
-                   help="hold a hyperparameter of the space at one value, e.g. --fix input_size=96 (repeatable)")
-    p.add_argument("--quick", action="store_true",
-                   help=f"a small budget for a first look ({QUICK['max_trials']} trials, {QUICK['max_epochs']} epochs; "
-                        "the recipe held at Adam with plateau, and the cnn's width at 32; --fix overrides)")
-    p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
-                   help="write no TensorBoard logs to tuner_runs/<project>/tensorboard/ (written when not given)")
-    add_verbose(p)
-    add_distributed_flags(p)
-    return p
-
-
-def add_distributed_flags(p: argparse.ArgumentParser) -> None:
-    dist = p.add_argument_group("distributed search (keras-tuner's chief/worker engine)")
-    dist.add_argument("--workers", type=int, default=0, help="run N worker processes on this machine")
-    dist.add_argument("--role", choices=("chief", "worker"), help="one process of a search across machines")
-    dist.add_argument("--listen", metavar="HOST:PORT", help="--role chief: where workers reach the oracle")
-    dist.add_argument("--chief", metavar="HOST:PORT", help="--role worker: the chief's address")
-    dist.add_argument("--tuner-id", help="--role worker: a stable id; restarting a worker under the same id "
-                                          "re-runs the trial it was interrupted in")
-    dist.add_argument("--trusted-network", action="store_true",
-                      help="--listen beyond loopback without a token (FER_SEARCH_TOKEN): anyone who reaches the port "
-                           "can read the search and report into it; see docs/distributed-security.md")
-    dist.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT,
-                      help="--role worker: seconds to wait for the chief")
-    dist.add_argument("--threads", type=int, help="CPU threads per worker (an equal share of the cores when not given)")
-    dist.add_argument("--recycle-after", type=int, metavar="K",
-                      help="run trials in worker processes restarted every K trials, so memory stays flat "
-                           "(alone: one local worker)")
-
-
-def config_from_args(args) -> RunConfig:
-    budget = QUICK if args.quick else {"max_trials": RunConfig.max_trials, "max_epochs": RunConfig.max_epochs}
-    weights = None if args.weights.lower() == "none" else args.weights
-    if args.time_budget is not None:
-        parse_duration(args.time_budget)  # a malformed duration is an error before anything starts
-    for name, value in (("--max-trials", args.max_trials), ("--max-epochs", args.max_epochs),
-                        ("--batch-size", args.batch_size), ("--iterations", args.iterations)):
-        if value is not None and value < 1:
-            raise UserError(f"{name} must be at least 1, got {value}")
-    return RunConfig(space=args.space, tuner=args.tuner, data=args.data,
-                     max_trials=args.max_trials or budget["max_trials"],
-                     max_epochs=args.max_epochs or budget["max_epochs"], batch_size=args.batch_size,
-                     objective=args.objective, seed=args.seed, project=args.project, overwrite=args.overwrite,
-                     resume=args.resume, precision=args.precision, quick=args.quick, weights=weights,
-                     runs_dir=args.runs_dir, patience=args.patience, hyperband_iterations=args.iterations,
-                     time_budget=args.time_budget, tensorboard=args.tensorboard,
-                     fixed=quick_pins(args) | parse_fixed(args.fix))
 
 
 def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
@@ -134,11 +53,11 @@ def prepare_project(config: RunConfig, given: set[str] = frozenset()) -> bool:
 
 
 # What --resume keeps from the search it continues unless the flag is given again.
-RESUMED_SETTINGS = {"max_trials": ("--max-trials", "--quick"), "max_epochs": ("--max-epochs", "--quick"),
+RESUMED_SETTINGS = {"max_trials": ("--max-trials",), "max_epochs": ("--max-epochs",),
                     "batch_size": ("--batch-size",), "patience": ("--patience",), "seed": ("--seed",),
                     "data": ("--data",), "hyperband_iterations": ("--iterations",), "precision": ("--precision",),
                     "weights": ("--weights",), "fixed": ("--fix",), "tensorboard": ("--no-tensorboard",),
-                    "quick": ("--quick",)}
+                    "recipe": ("--recipe", "--quick")}
 
 
 def inherit_settings(config: RunConfig, old: RunConfig, given: set[str]) -> None:
@@ -160,10 +79,10 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
     import keras
 
     from search import tf_memory
-    from search.hypermodel import space_options
+    from search.fixed import fixed_point_builder
     from search.free_space import checkpoint_bytes
     from search.precision import choose
-    from search.tuners import fixed_point_builder
+    from search.project import space_options
     from spaces import SpaceOptions
     from spaces.mobilenet import weights_label
 
@@ -178,31 +97,31 @@ def resolve(config: RunConfig, n_train: int, n_val: int, ds) -> None:
                        "train_images": n_train, "val_images": n_val, "checkpoint_bytes": checkpoint}
 
 
-def build_tuner(config: RunConfig, overwrite: bool, args) -> tuple:
+def build_tuner(config: RunConfig, overwrite: bool, dist: DistributedConfig) -> tuple:
     """keras-tuner's tuner, and the address it serves workers on (None for a search in this process)."""
-    from search.hypermodel import FerHyperModel, space_options
-    from search.tuners import make_tuner
-    hypermodel = FerHyperModel(config, space_options(config))
-    workers, listen = getattr(args, "workers", 0), getattr(args, "listen", None)
+    from search.tuners import search_tuner
+    workers, listen = dist.workers, dist.listen
     if not (workers or listen):
-        return make_tuner(config, hypermodel, overwrite), None
+        return search_tuner(config, overwrite), None
     from search.distributed.chief import as_chief, free_port, parse_address
     host, port = parse_address(listen, "--listen") if listen else ("127.0.0.1", free_port())
     config.resolved["distributed"] = {"listen": f"{host}:{port}", "local_workers": workers}
     with as_chief(host, port):
-        return make_tuner(config, hypermodel, overwrite), (host, port)
+        return search_tuner(config, overwrite), (host, port)
 
 
 @holding_project_lock("search.run")
-def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
+def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | None = None) -> int:
     """The search in this process; or, with --workers/--role chief, the chief serving workers."""
     from fer.cache import atomic_write_text
     from search.console import make_console
-    from search.hypermodel import declared_space, search_callbacks, space_options
-    from spaces import get_space
+    from search.hypermodel import declared_space
+    from search.pace import start_budget
+    from search.project import space_options
     from spaces.mobilenet import check_weights
 
-    overwrite = prepare_project(config, getattr(args, "given", set()))
+    dist = dist or DistributedConfig(project=config.project_name, runs_dir=config.runs_dir)
+    overwrite = prepare_project(config, dist.given)
     ds = open_data(config.data)
     x_train, y_train, x_val, y_val = train_and_val(ds)
     if config.space == "mobilenet":
@@ -210,15 +129,14 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     resolve(config, int(len(y_train)), int(len(y_val)), ds)
     budget = start_budget(config, len(y_train))
     clear_project(config)
-    tuner, address = build_tuner(config, overwrite, args)
+    tuner, address = build_tuner(config, overwrite, dist)
     config.resolved["space_choices"] = declared_space(tuner.oracle.hyperparameters)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
 
     console = make_console(plain)
-    key_hps = list(getattr(get_space(config.space), "KEY_HPS", []))
-    tuner.setup_reporting(config, console, len(y_train), key_hps, run_columns(config), budget=budget)
-    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + space_lines(config, tuner.planned_trials()):
+    tuner.setup_reporting(config, console, len(y_train), budget=budget)
+    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + disk_space_lines(config, tuner):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
@@ -227,10 +145,9 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
     try:
         if address:
             from search.distributed.roles import serve_workers
-            stopped_by_budget = serve_workers(tuner, console, *address, getattr(args, "workers", 0), args)
+            stopped_by_budget = serve_workers(tuner, console, *address, dist.workers, dist)
         else:
-            tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
-                         callbacks=search_callbacks(config))
+            tuner.run_search(x_train, y_train, x_val, y_val)
     except BudgetSpent:
         stopped_by_budget = True
     except KeyboardInterrupt:
@@ -245,7 +162,7 @@ def run(config: RunConfig, plain: bool | None = None, args=None) -> int:
         console.line(f"time budget spent ({config.time_budget}; {fmt_duration(time.time() - started)} of searching, "
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
-    return finish(tuner, config, console, key_hps)
+    return finish(tuner, config, console)
 
 
 def resume_command(budget: str | None = None) -> str:
@@ -258,11 +175,11 @@ def resume_command(budget: str | None = None) -> str:
     return "python -m search.run " + " ".join(argv)
 
 
-def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:
+def finish(tuner, config: RunConfig, console) -> int:
     """The final leaderboard and the next command; status 1 when no trial completed."""
     from search import leaderboard
     rows = leaderboard.trial_rows(tuner.oracle, leaderboard.load_info(config.project_dir))  # written after each trial
-    console.search_end(rows, config.direction, key_hps, f"{config.project_dir}/ (leaderboard.csv, config.json)")
+    console.search_end(rows, config.direction, tuner.key_hps, f"{config.project_dir}/ (leaderboard.csv, config.json)")
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1
@@ -271,46 +188,54 @@ def finish(tuner, config: RunConfig, console, key_hps: list[str]) -> int:
 
 
 def main(argv=None) -> int:
+    from search.run_args import chosen_recipe, distributed_from_args, flags_of, project_name
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
+    given = given_dests(build_parser, argv)
     start_search_process(args.verbose)
+    dist = None
     try:
-        for flag, value in (("--threads", args.threads), ("--recycle-after", args.recycle_after)):
-            if value is not None and value < 1:
-                raise UserError(f"{flag} must be at least 1, got {value}")
-        if args.role == "worker":
-            if not args.chief:
-                raise UserError("--role worker needs --chief HOST:PORT")
+        dist = distributed_from_args(args, flags_of(parser, given), project_name(args, given, chosen_recipe(args)))
+        if dist.role == "worker":
             from search.distributed.roles import run_worker
-            return run_worker(args)
-        if args.role == "chief" and not args.listen:
-            raise UserError("--role chief needs --listen HOST:PORT")
-        if args.workers < 0 or (args.workers and args.role):
-            raise UserError("--workers N starts a chief and N local workers; do not combine it with --role")
-        if args.recycle_after and not args.workers:
-            args.workers = 1  # trials in one worker process, replaced every K trials
-        if args.workers or args.listen:  # a chief: who may call it (search/distributed/auth.py)
+            return run_worker(dist)
+        if dist.workers or dist.listen:  # a chief: who may call it (search/distributed/auth.py)
             from search.distributed.auth import settle_chief_token
-            settle_chief_token(parse_address(args.listen, "--listen")[0] if args.listen else "127.0.0.1",
-                               local_only=not args.listen, trusted=args.trusted_network, environ=os.environ)
-        args.given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if str(a).startswith("--")}
-        return run(config_from_args(args), plain=True if args.plain else None, args=args)
+            from search.distributed.chief import parse_address
+            settle_chief_token(parse_address(dist.listen, "--listen")[0] if dist.listen else "127.0.0.1",
+                               local_only=not dist.listen, trusted=dist.trusted_network, environ=os.environ)
+        config = config_from_args(args, given)
+        if args.show_space:
+            return show_space(args, config)
+        return run(config, plain=True if args.plain else None, dist=dist)
     except UserError as e:
         return print_user_error(e, parser.prog)
     except (OSError, WriteFault) as e:  # a full or read-only disk: one line, and the way on
-        return print_user_error(fault_error(e, args.runs_dir, way_on_after_fault(args)), parser.prog)
+        return print_user_error(fault_error(e, args.runs_dir, way_on_after_fault(dist)), parser.prog)
 
 
-def way_on_after_fault(args) -> str:
+def way_on_after_fault(dist: DistributedConfig | None) -> str:
     """What to run once the disk is fixed: the worker again, --resume when there is a search to
     continue, else the same command."""
-    if args.role == "worker":  # a local one is started by its chief's search, which stops with this line
+    from pathlib import Path
+    if dist is not None and dist.role == "worker":  # a local one's chief stops with its line
         from search.distributed.workers import PARENT_ENV
         return "continue the search with --resume" if os.environ.get(PARENT_ENV) else "start this worker again"
-    project = RunConfig(project=args.project, space=args.space, tuner=args.tuner, runs_dir=args.runs_dir)
-    if (project.project_dir / CONFIG_FILE).is_file():
+    if dist is not None and (Path(dist.runs_dir) / dist.project / CONFIG_FILE).is_file():
         return f"continue with: {resume_command()}"
     return "run the same command again"
+
+
+def show_space(args, config: RunConfig) -> int:
+    """--show-space: the space's hyperparameters and what holds which; nothing is prepared or trained."""
+    from search.run_args import chosen_recipe, held_by
+    from search.space_info import space_lines
+    recipe = chosen_recipe(args)
+    if recipe is not None:
+        print(f"recipe {recipe.name} ({recipe.path}): {recipe.contents.get('description', '')}")
+    print("\n".join(space_lines(config.space, held_by(args, config.space, recipe))))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,29 +1,27 @@
 """Keep resident memory flat across trials: give back what a finished trial leaves behind.
 
-Three things held on to a trial's memory on the TensorFlow backend after its model was garbage:
+Three things hold on to a trial's memory on the TensorFlow backend after its model is garbage
+(how much each held: bench/results/NOTES.md, bench_memory.py):
 
 - oneDNN's allocator. With oneDNN on (TensorFlow's default on x86), large tensors come from a
-  BFC pool that grows by doubling regions to the largest trial seen and never shrinks: one
-  3-block, 64-filter cnn trial left 512 MB in it for the rest of the search. The pool exists
-  for speed inside one model; a search builds a different model every trial. `TF_ONEDNN_USE_
-  SYSTEM_ALLOCATOR=1` hands those tensors to malloc, which frees them. It must be set before
-  TensorFlow's first allocation, so `search/__init__.py` calls `prefer_system_allocator()`; an
-  explicit setting in the environment wins (bench/bench_memory.py allocator measures the choice).
+  BFC pool that grows to the largest trial seen and never shrinks; it exists for speed inside one
+  model, and a search builds a different model every trial. `TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1`
+  hands those tensors to malloc, which frees them. It must be set before TensorFlow's first
+  allocation, so the commands call `prefer_system_allocator()` when they start (search/startup.py);
+  an explicit setting in the environment wins (bench/bench_memory.py allocator measures the choice).
   Plain glibc would then hand memory back to the kernel and fault it in again every step: each
   tensor over 32 MB (one 64x48x48x64 activation is 37.7 MB) gets a fresh mmap, and the heaps of
   the per-thread arenas TensorFlow's threads allocate from are unmapped whole whenever they empty,
-  whatever the trim threshold (a one-thread trial took 1.2-1.5 million page faults instead of
-  180 thousand and ran twice as long). So all threads share the main arena (`M_ARENA_MAX` 1),
-  large blocks come from its heap too (`M_MMAP_MAX` 0), and that heap is not trimmed during a
-  trial (`M_TRIM_THRESHOLD`): blocks are reused step after step, as in the pool, and `release`
-  trims the heap once the trial is over.
+  whatever the trim threshold. So all threads share the main arena (`M_ARENA_MAX` 1), large
+  blocks come from its heap too (`M_MMAP_MAX` 0), and that heap is not trimmed during a trial
+  (`M_TRIM_THRESHOLD`): blocks are reused step after step, as in the pool, and `release` trims
+  the heap once the trial is over.
 - TensorFlow's process-wide gradient registry. Keras's optimizer sums gradients through the
   default distribution strategy's `all_reduce`, which wraps them in `tf.custom_gradient`. Inside
   a traced train step that registers a uniquely named gradient function ("CustomGradient-N") and
   never removes it. Its closure holds the traced graph, whose captures hold the model's and the
-  optimizer's variables, so every trial's weights and Adam slots stayed resident: about 25 MB
-  per fit for a 2M-parameter CNN, more for bigger models. A registration is used only while that
-  train step is traced, so forgetting those a trial made, once it is over, is safe.
+  optimizer's variables. A registration is used only while that train step is traced, so
+  forgetting those a trial made, once it is over, is safe.
 - glibc's heap, which keeps freed memory for reuse unless trimmed.
 
 `mark()` before a trial and `release(mark)` after it handle the last two. Other backends keep

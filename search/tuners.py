@@ -13,10 +13,10 @@ import keras
 import keras_tuner as kt
 
 from search import leaderboard, plan, tf_memory
-from search import budget as time_budget
 from search.budget import BudgetSpent
 from search.config import MAX_CONSECUTIVE_FAILED, RunConfig
 from search.console import fmt_seconds
+from search.fixed import fixed_hyperparameters
 from search.leaderboard import TUNER_PREFIX
 
 HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, trained 3x longer
@@ -29,28 +29,35 @@ class Recycle(Exception):
 class ReportingMixin:
     """Observe trials: timings, epochs, leaderboard.csv and the console."""
 
-    def setup_reporting(self, config: RunConfig, console, n_train: int, key_hps: list[str], run_columns: dict,
-                        writes_leaderboard: bool = True, budget=None):
-        """`run_columns`: leaderboard columns that are the same for every trial of the run (backbone
-        weights, precision policy). `writes_leaderboard=False` on distributed workers: only the chief
-        writes leaderboard.csv."""
-        self.fer_config, self.console, self.key_hps, self.run_columns = config, console, key_hps, run_columns
+    def setup_reporting(self, config: RunConfig, console, n_train: int, budget=None, writes_leaderboard: bool = True):
+        """What the search reports to: its console and leaderboard (with the space's key columns and
+        the run's own, `run_columns`). `writes_leaderboard=False` on distributed workers: only the
+        chief writes leaderboard.csv."""
+        from search.project import run_columns
+        from spaces import get_space
+        self.fer_config, self.console = config, console
+        self.key_hps, self.run_columns = list(get_space(config.space).key_hps), run_columns(config)
         self.steps = max(1, math.ceil(n_train / config.batch_size))
         self.writes_leaderboard = writes_leaderboard
         self.recycle_after, self.trials_run = None, 0
         self.trial_start, self.epochs_run = time.perf_counter(), 0
         self.memory_mark = tf_memory.mark()
-        self.budget, self.cut_by_budget, self.paced = budget, False, False
-        if hasattr(self.hypermodel, "budget"):  # a cosine trial ends its decay with what fits
+        self.budget, self.paced = budget, False
+        if hasattr(self.hypermodel, "budget"):  # the training core stops on it; a cosine ends its decay with what fits
             self.hypermodel.budget = budget
-        self.epoch_began, self.fastest_epoch = 0.0, None  # on the budget's clock
 
     def pre_create_trial(self):
         # The budget first: a process about to be recycled knows the pace, its fresh successor does not.
-        if self.budget is not None and not self.budget.fits(self.fastest_epoch):
+        if self.budget is not None and not self.budget.fits(self.budget.fastest_epoch):
             raise BudgetSpent()  # spent, or too little left for one epoch at the fastest pace seen
         if self.recycle_after and self.trials_run >= self.recycle_after:
             raise Recycle()
+
+    def run_search(self, x_train, y_train, x_val, y_val) -> None:
+        """The search over the training split, validated on the validation split (the test split is never seen)."""
+        from search.hypermodel import search_callbacks
+        self.search(x_train, y_train, validation_data=(x_val, y_val), epochs=self.fer_config.max_epochs, verbose=0,
+                    callbacks=search_callbacks(self.fer_config))
 
     def plan_lines(self) -> list[str]:
         """What the search will spend (printed at start): Hyperband's plan, or trials x epochs."""
@@ -72,17 +79,6 @@ class ReportingMixin:
         if self.budget is not None:
             text += f"; time budget left {fmt_seconds(max(0.0, self.budget.left()))}"
         self.console.line(text)
-
-    def stop_if_budget_spent(self, model, planned_epochs: int) -> None:
-        """At an epoch's end: when another epoch at this trial's pace would not fit in the budget,
-        the trial keeps what it has and stops."""
-        if self.budget is None:
-            return
-        seconds = time_budget.now() - self.epoch_began
-        self.fastest_epoch = min(seconds, self.fastest_epoch or seconds)
-        if not self.budget.fits(seconds) and self.epochs_run < planned_epochs:
-            model.stop_training = True
-            self.cut_by_budget = True
 
     def planned_trials(self) -> int | None:
         oracle = self.oracle
@@ -126,13 +122,11 @@ class ReportingMixin:
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
-        self.trial_start, self.epochs_run, self.cut_by_budget = time.perf_counter(), 0, False
+        self.trial_start, self.epochs_run = time.perf_counter(), 0
+        if hasattr(self.hypermodel, "last_fit"):
+            self.hypermodel.last_fit = None
         self.memory_mark = tf_memory.mark()
         self.announce(trial, steps=self.steps)
-
-    def on_epoch_begin(self, trial, model, epoch, logs=None):
-        super().on_epoch_begin(trial, model, epoch, logs=logs)
-        self.epoch_began = time_budget.now()
 
     def on_batch_end(self, trial, model, batch, logs=None):
         self.console.batch(batch + 1)
@@ -144,16 +138,20 @@ class ReportingMixin:
         self.console.epoch_end(self.epochs_run, epochs, logs)
         if not self.paced and self.writes_leaderboard:
             self.show_pace(time.perf_counter() - self.trial_start)
-        self.stop_if_budget_spent(model, epochs)
         if not self.writes_leaderboard:  # a worker: the chief shows this epoch from the shared folder
             leaderboard.save_progress(self.fer_config.project_dir, trial.trial_id,
                                       {"epoch": self.epochs_run, "epochs": epochs, "logs": logs})
+
+    def cut_by_budget(self) -> bool:
+        """Whether the time budget stopped the trial that just ended before its last planned epoch."""
+        last = getattr(self.hypermodel, "last_fit", None)
+        return bool(last and last.cut_by_budget)
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self.trial_start
         tf_memory.release(self.memory_mark)  # the trial's model is garbage by now; measure what stays
         info = {"seconds": round(seconds, 2), "epochs": self.epochs_run, "tuner_id": self.tuner_id,
-                "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), "cut_by_budget": self.cut_by_budget,
+                "pid": os.getpid(), "rss_mb": tf_memory.rss_mb(), "ended": time.time(), "cut_by_budget": self.cut_by_budget(),
                 **self.run_columns, "hyperparameters": trial.hyperparameters.values}  # resume's copy (project_files)
         leaderboard.save_trial_info(self.fer_config.project_dir, trial.trial_id, info)  # before the oracle hears
         super().on_trial_end(trial)  # the oracle records the result and saves
@@ -181,22 +179,12 @@ class FerRandom(ReportingMixin, kt.RandomSearch):
     pass
 
 
-def fixed_hyperparameters(config: RunConfig) -> kt.HyperParameters | None:
-    """--fix NAME=VALUE: hyperparameters registered in advance as Fixed; the space tunes the rest."""
-    if not config.fixed:
-        return None
-    hp = kt.HyperParameters()
-    for name, value in config.fixed.items():
-        hp.Fixed(name, value)
-    return hp
-
-
-def fixed_point_builder(config: RunConfig, options):
-    """build(hp) of the space's default model with the --fix'ed hyperparameters held: what a timing
-    before the search measures (precision, the budget's epoch estimate)."""
-    from spaces import get_space
-    space = get_space(config.space)
-    return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)
+def search_tuner(config: RunConfig, overwrite: bool):
+    """The configured tuner over the space's FerHyperModel: what a search in this process, a
+    distributed chief and each worker run (`setup_reporting` then says where results go)."""
+    from search.hypermodel import FerHyperModel
+    from search.project import space_options
+    return make_tuner(config, FerHyperModel(config, space_options(config)), overwrite)
 
 
 def make_tuner(config: RunConfig, hypermodel, overwrite: bool):

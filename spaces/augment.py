@@ -2,9 +2,9 @@
 
 Rotation, translation and zoom are one `RandomAffine` layer rather than Keras's RandomRotation,
 RandomTranslation and RandomZoom. Keras's torch backend applies each of those with a Python loop
-over the images of a batch (`affine_transform` calls `map_coordinates` once per image): on an
-H100 each took about 75 ms per batch of 64 faces against 0.5 ms for a flip, ten times the training
-step of a small cnn. `RandomAffine` samples the whole batch at once with `keras.ops`, so it is
+over the images of a batch (`affine_transform` calls `map_coordinates` once per image), slower
+than a small cnn's whole training step (bench/results/NOTES.md, bench_search.py augment).
+`RandomAffine` samples the whole batch at once with `keras.ops`, so it is
 fast on every backend; its transforms use Keras's 8-number format and its bilinear sampling and
 "reflect" fill follow Keras's own `affine_transform`, which the tests compare it against.
 Everything here is active only in training.

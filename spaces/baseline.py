@@ -6,7 +6,8 @@ switches (augmentation, class weights, the training recipe of `spaces.recipe`) m
 import keras
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 # the hyperparameters the leaderboard shows as columns
 KEY_HPS = ("learning_rate", "dropout", "augment")
@@ -25,3 +26,6 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     outputs = classifier_head(x, options.num_classes, hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.5))
     model = keras.Model(inputs, outputs, name="baseline_cnn")
     return compile_with_recipe(model, hp)
+
+
+SPACE = Space("baseline", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX)

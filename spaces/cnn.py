@@ -4,32 +4,24 @@ Blocks of `convs_per_block` 3x3 convolutions (optionally batch-normalised), max-
 dropout (when pinned); filters double per block from `filters` up to 512, so 4 blocks from 64 are the
 64-128-256-512 network of the best published single models. The head flattens into a dense
 layer, or global-average-pools (`pooling`), with `dense_units` 0 meaning no hidden dense layer.
-Batch normalisation is on unless pinned off (`--fix batch_norm=false`): in a random search on
-the real data (bench/bench_random_points.py) most trials without it were still at the majority
-class after the first 2-epoch round, so a search does not spend its trials on it. Without it the
-convolutions start He-initialised behind the recipe's warm-up; whether that trains faster depends
-on the machine (`bench/bench_cpu_speed.py`).
-`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first block one convolution: at full
-resolution that block's second convolution is the costliest layer of the default model on the
-CPU (its op profile in the README), so this is the CPU's cheaper shape; off by default, which
-is also how searches from before it existed are rebuilt.
+Batch normalisation is on unless pinned off (`--fix batch_norm=false`): random trials without it
+mostly ended their first round at the majority class (bench/results/NOTES.md, random_points).
+`lean_first_block` (drawn when `convs_per_block` is 2-3) gives the first, full-resolution block
+one convolution, the CPU's cheaper shape (NOTES.md, cpu_speed); off by default, which also
+rebuilds searches that predate it.
 
-Dropout is taken only when pinned: `--fix dropout=0.2` before the logits (the published FER-2013
-VGG, usef-kh/fer models/vgg.py, has none between convolutions and 0.2 after each of its two
-fully connected layers), `--fix block_dropout=...` after every block as well:
-a first round cannot judge it. On a 3,000-face sample, 2 epochs at batch 32, a point that reached
-39 (val accuracy, in percent) without dropout reached 30 with 0.1 in the head, 28 with 0.25 and
-stayed at the majority rate (25) with 0.5; 28-29 with 0.1 or 0.25 after every block
-(bench/dropout_first_round.sh), so a search drawing it spends its first rounds on points that look
-as if they learned little or nothing. The resnet space's head (global pooling straight into the
-logits) lost under a point to dropout 0.2 in the same run, so resnet still draws it. Searches
-from before the change drew `dropout` and applied it after every block as well as in the head;
-they are rebuilt, and resumed, that way (`legacy_block_dropout`).
+Dropout is taken only when pinned: `--fix dropout=0.2` before the logits (as the published FER-2013
+VGG, usef-kh/fer models/vgg.py, has it after its fully connected layers), `--fix block_dropout=...`
+after every block as well. A first round cannot judge it: points that learn look as if they
+learned nothing with it (NOTES.md, dropout_first_round). Trials of searches from before
+`block_dropout` applied `dropout` after every block as well as in the head; they are rebuilt, and
+resumed, that way (`SPACE.legacy`).
 """
 import keras
 import keras_tuner as kt
 
-from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.common import PinRange, SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
+from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
 
@@ -37,6 +29,8 @@ MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 # --quick: the plain recipe, and the first block's width and convolutions held (32, 2 convs; depth still searched)
 QUICK_FIX = {**RECIPE_QUICK_FIX, "filters": 32, "convs_per_block": 2, "lean_first_block": False}
+# Declared as Fixed (a search does not draw them): the values --fix may give them (module doc)
+PINNED_ONLY = {"batch_norm": (True, False), "dropout": PinRange(0.0, 1.0), "block_dropout": PinRange(0.0, 1.0)}
 # Moving statistics settle within tens of steps (Keras default 0.99 needs hundreds): short
 # trials on small data are judged on a model whose inference statistics are already usable.
 BN_MOMENTUM = 0.9
@@ -53,32 +47,35 @@ def conv_block(x, width: int, convs: int, batch_norm: bool, dropout: float):
     return keras.layers.Dropout(dropout)(x) if dropout > 0 else x
 
 
-def legacy_block_dropout(hp) -> float | None:
-    """`dropout` for a trial of a search from before `block_dropout` existed (it then followed every
-    block as well as the head), else None. Such a trial's saved space is whole but lacks
-    `block_dropout`, and so does every trial of such a search resumed: `block_dropout` is never
-    declared for them, so it cannot enter their oracle's space. The first build of a new search
-    holds at most the --fix pins (Fixed), and a trial of a new search has `block_dropout`."""
+def saved_before_block_dropout(hp) -> bool:
+    """A trial of a search from before `block_dropout` existed (its `dropout` then followed every
+    block as well as the head). Such a trial's saved space is whole but lacks `block_dropout`, and
+    so does every trial of such a search resumed, so `block_dropout` never enters its oracle's
+    space. The first build of a new search holds at most the --fix pins (Fixed)."""
     names = {p.name for p in hp.space}
     saved_trial = any(not isinstance(p, kt.engine.hyperparameters.Fixed) for p in hp.space)
-    if "block_dropout" in names or "dropout" not in hp.values or not saved_trial:
-        return None
-    return float(hp.values["dropout"])
+    return saved_trial and "dropout" in hp.values and "block_dropout" not in names
 
 
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
-    options = options or SpaceOptions()
-    legacy = legacy_block_dropout(hp)  # before anything is declared: it reads what the hp held when given
+    return network(hp, options or SpaceOptions(), lambda: hp.Fixed("block_dropout", 0.0))
+
+
+def build_before_block_dropout(hp, options: SpaceOptions | None = None) -> keras.Model:
+    """Such a trial as it was trained: its `dropout` after every block too, `block_dropout` undeclared."""
+    return network(hp, options or SpaceOptions(), lambda: float(hp.values["dropout"]))
+
+
+def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
+    """The cnn of `hp`; `block_dropout_of()` gives the dropout after every block (declaring it or not)."""
     inputs, x = inputs_scaled(hp, options, augment_default="light")
     class_weighting_choice(hp)
-    # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face,
-    # and the one 5-block random point of the CPU benchmark stayed at the majority rate.
+    # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face.
     blocks = hp.Int("conv_blocks", 2, 4, default=3)
     filters = hp.Choice("filters", [16, 32, 64], default=32)
     convs = hp.Int("convs_per_block", 1, 3, default=2)
     batch_norm = hp.Fixed("batch_norm", True)  # off only when pinned: --fix batch_norm=false (module doc)
-    # both only when pinned (module doc); a search from before the split keeps its own
-    block_dropout = hp.Fixed("block_dropout", 0.0) if legacy is None else legacy
+    block_dropout = block_dropout_of()  # both dropouts only when pinned (module doc)
     dropout = hp.Fixed("dropout", 0.0)
     # with one convolution per block it changes nothing, so it is drawn only with 2-3
     lean_first = conditional(hp, "lean_first_block", "convs_per_block", [2, 3],
@@ -93,3 +90,8 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
         x = keras.layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
     outputs = classifier_head(x, options.num_classes, dropout)
     return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp)
+
+
+SPACE = Space("cnn", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY, legacy=(
+    LegacyRebuild("trials saved before block_dropout existed", saved_before_block_dropout,
+                  build_before_block_dropout),))

@@ -12,17 +12,30 @@ from fer.constants import IMAGE_SHAPE, NUM_CLASSES
 from fer.scaling import scaling_layer
 from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, RandomErasing, augmentation
 
-# Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken when pinned
-# (--fix class_weight=balanced) but not drawn: in 2-epoch first rounds on the real data it left 9
-# of 11 random trials at or below the majority rate (bench/results/random_points_cpu*.csv), and a
-# search that selects on accuracy would not pick it; "sqrt" (disgust 3.1) keeps most of its
-# minority recall.
+# Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken only when
+# pinned (--fix class_weight=balanced): it put most first rounds below the majority rate, which a
+# search selecting on accuracy drops (bench/results/NOTES.md, random_points); "sqrt" (disgust 3.1)
+# keeps most of its minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")
-# Values a space takes although it does not draw them (searches saved before it stopped drawing
-# them are still reported: search/report/compat.py).
+# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved
+# trials). A space's own `pinned_only` adds those of its build: the values `--fix` may give a
+# hyperparameter it declares as Fixed (spaces.pinned_only).
 PINNED_ONLY = {"class_weight": ("balanced",)}
 CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
 ERASING_RATES = (0.0, 0.25, 0.5)
+
+
+@dataclass(frozen=True)
+class PinRange:
+    """A PINNED_ONLY entry for a number: `low` up to, not including, `below` (a dropout rate: 0 to 1)."""
+    low: float
+    below: float
+
+    def __contains__(self, value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value < self.below
+
+    def __str__(self) -> str:
+        return f"{self.low:g} to below {self.below:g}"
 
 
 @dataclass(frozen=True)

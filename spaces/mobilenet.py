@@ -23,7 +23,8 @@ import keras
 
 from fer.errors import UserError
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 INPUT_SIZES = [48, 64, 96, 128, 160, 192, 224]
 ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4]
@@ -127,3 +128,6 @@ def check_weights(weights) -> None:
                         f"({type(e).__name__}); pass --weights PATH to a local "
                         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, copy it into "
                         "~/.keras/models/, or pass --weights none for random init") from None
+
+
+SPACE = Space("mobilenet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX)

@@ -4,12 +4,12 @@ label smoothing and mixup, declared here once as hyperparameters.
 These are what FER-2013's best single networks are trained with (SGD with Nesterov momentum,
 weight decay, cosine or plateau schedules, label smoothing or mixup). Which of them pays off
 depends on the budget: regularisation that helps over 300 epochs costs accuracy over 20, so
-choosing them is the search's job. The defaults are today's plain recipe (Adam, no decay,
-plateau, no smoothing, no mixup), so a search that pins nothing starts where it used to.
+choosing them is the search's job. The defaults are the plain recipe (Adam, no decay,
+plateau, no smoothing, no mixup).
 
 The learning rate's range belongs to the optimizer: SGD needs rates several times Adam's (SGD_LR_FACTOR, SGD_LR_TOP_FACTOR), so
-`sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd (a random
-point never pairs SGD with an Adam-sized rate, which left it at the majority class).
+`sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd, so a random
+point never pairs SGD with an Adam-sized rate.
 The schedule itself (warm-up, cosine over the epochs of each fit) is a callback: the number of
 steps is known only when training starts (`search.schedule`).
 """
@@ -20,16 +20,14 @@ from fer.metrics import MacroF1, is_soft
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "cosine")
-# SGD's learning-rate range is Adam's times SGD_LR_FACTOR at the bottom and SGD_LR_TOP_FACTOR at
-# the top: 3e-3 to 1.5e-2 for the cnn. The published FER recipes use 0.01-0.1 over 300 epochs; in
-# first 2-epoch rounds with batch norm, SGD at 0.017-0.025 (CPU samples, batch 32) stayed at the
-# majority class 4 times in 5 (bench/results/random_points_cpu*.csv), and 0.0144 won the GPU search
-# (bench/results/gpu_recipe.log, where SGD at 0.077 with dropout 0.2 was at the majority after 1 epoch).
+# SGD's rates are Adam's times SGD_LR_FACTOR at the bottom and SGD_LR_TOP_FACTOR at the top (3e-3
+# to 1.5e-2 for the cnn): higher SGD rates kept first 2-epoch rounds at the majority class, while the
+# published recipes' 0.01-0.1 pay off over 300 epochs (bench/results/NOTES.md, random_points).
 SGD_LR_FACTOR = 10.0
 SGD_LR_TOP_FACTOR = 5.0
 SGD_MOMENTUM = 0.9
 NO_DECAY = ("bias", "gamma", "beta")  # weight decay shrinks kernels only, as the published recipes do
-# `search.run --quick` (a first look in minutes) holds the recipe at today's plain one: the search
+# `search.run --quick` (a first look in minutes) holds the recipe at the plain one: the search
 # explores the architecture, augmentation and learning rate; `--fix` overrides any of these.
 QUICK_FIX = {"optimizer": "adam", "lr_schedule": "plateau", "label_smoothing": 0.0, "mixup": 0.0}
 
@@ -136,9 +134,8 @@ def label_accuracy(y_true, y_pred):
     return ops.cast(ops.equal(true, ops.argmax(y_pred, axis=-1)), "float32")
 
 
-# Adam's rate for networks trained from scratch (low, high, default); SGD's is 3e-3 to 1.5e-2
-# (SGD_LR_FACTOR, SGD_LR_TOP_FACTOR). Below 3e-4 random points of the CPU benchmark had not left the majority
-# rate after their first round; fine-tuning (mobilenet) passes its own, lower range.
+# Adam's rate for networks trained from scratch (low, high, default): lower rates kept first rounds
+# at the majority class (NOTES.md, random_points); fine-tuning (mobilenet) passes its own, lower range.
 SCRATCH_LR_RANGE = (3e-4, 3e-3, 1e-3)
 
 
@@ -152,8 +149,8 @@ def compile_with_recipe(model: keras.Model, hp, lr_range: tuple = SCRATCH_LR_RAN
     lr = learning_rate(hp, optimizer, *lr_range)
     decay = weight_decay(hp)
     schedule_choice(hp)
-    # Mild values only: in 2-epoch rounds stronger smoothing and mixup kept random points at the
-    # majority class (bench/bench_random_points.py); they pay off over long schedules.
+    # Mild values only: stronger smoothing and mixup kept first rounds at the majority class
+    # (bench/results/NOTES.md, random_points); they pay off over long schedules.
     smoothing = hp.Float("label_smoothing", 0.0, 0.1, step=0.1, default=0.0)
     hp.Float("mixup", 0.0, 0.2, step=0.2, default=0.0)  # applied to the batches (search.schedule)
     classes = model.output_shape[-1]

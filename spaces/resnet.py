@@ -4,22 +4,23 @@ A 3x3 stem without early max-pooling (a 48x48 face has no resolution to spare), 
 basic residual blocks (two 3x3 convolutions), widths doubling per stage from `width` and the
 resolution halving from the second stage on, global average pooling and the head. `blocks`
 names the blocks per stage: "2-2-2-2" at width 64 is ResNet-18 (11.2M parameters); "1-1-1" at
-16 is a few-minute CPU model.
+16 is the smallest.
 
 Batch normalisation is on unless pinned off (`--fix batch_norm=false`), as in the cnn space. With it
 off, each block's last convolution starts at zero, so every block starts as
 the identity (SkipInit/Fixup's idea) and the network trains without normalisation, whose cost
-under TensorFlow depends on the CPU: it halved the throughput on one machine and cost little on
-another (measured by `bench/bench_cpu_speed.py`; the README has the numbers).
+on a CPU depends on the machine (bench/results/NOTES.md, cpu_speed).
 """
 import keras
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
 BN_MOMENTUM = 0.9  # as the cnn space's: short trials get usable inference statistics
+PINNED_ONLY = {"batch_norm": (True, False)}  # declared as Fixed: off only when pinned (module doc)
 
 
 def conv_bn(x, width: int, stride: int, batch_norm: bool, relu: bool, zero_init: bool = False):
@@ -57,3 +58,6 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = classifier_head(x, options.num_classes, dropout)
     return compile_with_recipe(keras.Model(inputs, outputs, name="resnet"), hp, optimizer_default="sgd")
+
+
+SPACE = Space("resnet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY)

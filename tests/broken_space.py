@@ -2,7 +2,8 @@
 import keras
 
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.recipe import compile_with_recipe
+from spaces.interface import Space
+from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 
 def build(hp, options: SpaceOptions | None = None):
@@ -13,3 +14,6 @@ def build(hp, options: SpaceOptions | None = None):
         raise ValueError("impossible combination: mode=fail")
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(x))
     return compile_with_recipe(keras.Model(inputs, classifier_head(x, options.num_classes, 0.0)), hp)
+
+
+SPACE = Space("broken", build, __doc__, quick_fix=QUICK_FIX)

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["fer.prepare", "fer.audit", "fer.predict", "search.run", "search.report.cli"]
+# each command's module and the name its usage line gives it
+COMMANDS = {"fer.prepare": "python -m fer.prepare", "fer.audit": "python -m fer.audit",
+            "fer.predict": "python -m fer.predict", "search.run": "python -m search.run",
+            "search.report.cli": "python -m search.report"}
 
 
 def python(code: str, **env) -> subprocess.CompletedProcess:
@@ -21,31 +24,50 @@ def python(code: str, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("module", COMMANDS)
 def test_help_imports_no_backend_and_shows_every_default(module):
+    """--help is fast (no backend), every flag has help, a flag taking a value shows its default
+    where it has one, no line shows a default that says nothing ("None", "False", "[]"), the flags
+    sit in argument groups, and an epilogue gives three example command lines of the command itself."""
     code = f"""
 import json, sys, importlib
+from fer.command import shows_default
 m = importlib.import_module("{module}")
-parser = m.build_parser() if hasattr(m, "build_parser") else None
-if parser is None:  # fer.audit builds its parser in main
-    try:
-        m.main(["--help"])
-    except SystemExit:
-        pass
-text = parser.format_help() if parser else ""
-actions = [(a.option_strings, a.help, repr(a.default)) for a in (parser._actions if parser else [])]
-print(json.dumps({{"modules": [n for n in ("tensorflow", "keras", "matplotlib.pyplot", "torch") if n in sys.modules],
-                  "help": text, "actions": actions}}))
+parser = m.build_parser()
+text = parser.format_help()
+actions = [(a.option_strings, a.help, shows_default(a), repr(a.default)) for a in parser._actions]
+groups = [g.title for g in parser._action_groups if g._group_actions and g.title not in ("options", "positional arguments")]
+print(json.dumps({{"prog": parser.prog, "modules": [n for n in ("tensorflow", "keras", "matplotlib.pyplot", "torch") if n in sys.modules],
+                  "help": text, "actions": actions, "groups": groups, "epilog": parser.epilog or ""}}))
 """
     out = python(code)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["modules"] == []
-    for options, help_text, default in got["actions"]:
+    assert got["prog"] == COMMANDS[module] and got["help"].startswith(f"usage: {COMMANDS[module]} ")
+    for options, help_text, _, default in got["actions"]:
         if help_text == argparse.SUPPRESS or "-h" in options:
             continue
         assert help_text, f"{module} {options} has no help text"
-    if got["help"]:
-        assert got["help"].count("(default:") >= sum(1 for o, h, d in got["actions"]
-                                                      if o and h != argparse.SUPPRESS and d not in ("None",) and "-h" not in o)
+    flat = " ".join(got["help"].split())  # argparse wraps lines
+    shown = [(o, d) for o, h, shows, d in got["actions"] if shows]
+    for options, default in shown:
+        assert f"(default: {eval(default)})" in flat, f"{module} {options}: default {default} not in --help"
+    assert flat.count("(default:") == len(shown)
+    for empty in ("(default: None)", "(default: False)", "(default: True)", "(default: [])"):
+        assert empty not in flat
+    assert got["groups"], f"{module}: its flags are in no argument group"
+    lines = got["epilog"].splitlines()
+    prog = module.removesuffix(".cli")
+    assert lines[0] == "examples:" and len(lines) == 4 and all(f"python -m {prog.split('.')[0]}." in x for x in lines[1:])
+
+
+def test_audit_takes_one_prepared_folder():
+    from fer import audit
+    parser = audit.build_parser()
+    assert [a.dest for a in parser._actions if a.dest != "help"] == ["dir"]
+    assert parser.parse_args(["data/fer2013"]).dir == Path("data/fer2013")
+    assert "a folder written by fer.prepare" in parser.format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args([])
 
 
 def test_importing_the_packages_changes_nothing():

@@ -267,6 +267,11 @@ def test_prepare_on_a_full_disk_leaves_no_folder(workdir, monkeypatch, capsys):
     assert sorted(p.name for p in workdir.iterdir()) == ["faces.csv"]  # no output, no temporary folder
 
 
+class SixTrials:
+    def planned_trials(self):
+        return 6
+
+
 def test_free_space_short_of_the_checkpoints_is_said_before_the_search(tmp_path, monkeypatch):
     from search import free_space
     config = RunConfig(space="baseline", runs_dir=str(tmp_path))
@@ -274,12 +279,12 @@ def test_free_space_short_of_the_checkpoints_is_said_before_the_search(tmp_path,
     model_bytes = 4 * 839047  # the baseline's default model, float32
     assert config.resolved["checkpoint_bytes"] > 2 * model_bytes  # with Adam's two slots per weight
     monkeypatch.setattr(free_space, "free_bytes", lambda folder: 12 * free_space.MB)
-    (line,) = free_space.space_lines(config, 6)
+    (line,) = free_space.disk_space_lines(config, SixTrials())
     each = config.resolved["checkpoint_bytes"] / free_space.MB
     assert line.startswith(f"warning: {config.project_dir}: 12 MB free, and 6 more trial checkpoints need about "
                            f"{7 * each:.0f} MB ({each:.1f} MB each")
     monkeypatch.setattr(free_space, "free_bytes", lambda folder: 10 << 30)
-    assert free_space.space_lines(config, 6) == []
+    assert free_space.disk_space_lines(config, SixTrials()) == []
 
 
 # --- a search stopped by the disk, resumed, a record damaged, a report of a copy ----------------
@@ -472,7 +477,7 @@ def test_the_chief_refuses_calls_without_its_token(token_server, monkeypatch, ca
     for name, value in ((auth.TOKEN_ENV, "s3cret"), (ENV_IP, "127.0.0.1"), (ENV_PORT, str(token_server)),
                         (ENV_ID, "w")):
         monkeypatch.setenv(name, value)
-    auth.install_worker_token(os.environ)
+    auth.install_worker_token("127.0.0.1", token_server, os.environ)
     assert oracle_client.OracleClient(SpaceOnlyOracle()).get_space().values == {"units": 1}
     # a worker without it: one line, exit status 2
     monkeypatch.delenv(auth.TOKEN_ENV)

@@ -104,4 +104,15 @@ def test_release_is_harmless_when_nothing_was_registered():
     mark = tf_memory.mark()
     assert tf_memory.release(mark) == 0
     assert tf_memory.custom_gradients() == mark
-    assert tf_memory.rss_mb() > 0
+
+
+def test_rss_grows_by_the_pages_the_process_writes():
+    import mmap
+    block = mmap.mmap(-1, 64 * 2**20)  # fresh pages, whatever malloc keeps for reuse
+    before = tf_memory.rss_mb()
+    pages = np.frombuffer(block, dtype=np.uint8)
+    pages[:] = 1  # 64 MB written
+    grown = tf_memory.rss_mb() - before
+    del pages
+    block.close()
+    assert 60 <= grown <= 70, grown

@@ -31,8 +31,19 @@ def test_report_writes_every_listed_file(reported):
     assert all(m["inference_ms"] > 0 for m in meta["models"])
     for pattern in ENSEMBLE_FIGURES:
         assert (out / pattern.format("ensemble")).stat().st_size > 1000, pattern
+    options = json.loads((out / "report_config.json").read_text())  # the fixture's --top 2 --epochs 2 --tta
+    assert options["run"] == "tuner_runs/cnn"
+    assert {k: options[k] for k in ("top", "epochs", "train_on", "tta")} == {"top": 2, "epochs": 2, "train_on": "train",
+                                                                          "tta": "flip"}
+    saved_probs = np.load(out / "predictions.npz")
+    test_size = sum(c["support"] for c in meta["models"][0]["test"]["per_class"])
+    assert saved_probs["y_true"].shape == (test_size,)
+    for name in [m["name"] for m in meta["models"]]:
+        for key in (f"probs_{name}", f"probs_tta_{name}"):
+            assert saved_probs[key].shape == (test_size, len(CLASS_NAMES)), key
     for name in SHARED_FILES:
-        assert (out / name).stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     for name in names:
         for pattern in MODEL_FIGURES:
             assert (out / pattern.format(name)).stat().st_size > 1000, pattern.format(name)
@@ -78,7 +89,8 @@ def test_per_class_csv_has_one_row_per_class(reported):
     best = meta["models"][0]
     for r, c in zip(rows, best["test"]["per_class"]):
         assert float(r[f"{best['name']}_recall"]) == pytest.approx(c["recall"], abs=1e-4)
-        assert float(r[f"{best['name']}_tta_f1"]) >= 0
+    for r, c in zip(rows, best["test_tta"]["per_class"]):
+        assert float(r[f"{best['name']}_tta_f1"]) == pytest.approx(c["f1"], abs=1e-4)
 
 
 def test_saved_models_reload_and_predict_identically(reported, tiny_demo):

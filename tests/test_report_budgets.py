@@ -9,7 +9,7 @@ from PIL import Image
 from fer.tta import predict_tta, resize, ten_crop_views
 from search import budget as budget_module
 from search.budget import TimeBudget
-from search.hypermodel import BudgetStop
+from search.training import BudgetStop
 from search.report import cli as report_cli
 from search.report.winners import distinct_configurations
 from search import run as run_cli
@@ -68,6 +68,9 @@ def test_budget_stop_keeps_the_epoch_after_which_no_other_fits():
     class Spent:
         def fits(self, seconds):
             return False
+
+        def observe_epoch(self, seconds):
+            pass
 
     model = tiny_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

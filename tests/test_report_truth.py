@@ -5,12 +5,10 @@ on train+val keeps its learning-rate schedule, and the spaces quote no numbers o
 import json
 import re
 
-import keras
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from search.config import RunConfig
 from search.report import cli as report_cli
 from spaces import SPACES, get_space
 
@@ -137,24 +135,22 @@ def test_test_images_with_a_twin_in_train_or_val_are_counted_and_scored_apart():
     assert scores_without_twins(y, probs, np.ones(12, bool)) == {"n": 0, "accuracy": None, "macro_f1": None}
 
 
-def test_retraining_on_train_and_val_keeps_the_searchs_learning_rate_schedule(tmp_path):
-    from search.hypermodel import training_callbacks
-    from search.report.retrain import retrain_callbacks
-    config = RunConfig(patience=6, objective="val_macro_f1")
+def test_retraining_on_train_and_val_keeps_the_searchs_learning_rate_schedule():
+    """Without a held-out split the plateau schedule watches the training loss with the search's
+    factor and patience, and nothing stops early or checkpoints on validation."""
+    from search.training import recipe_callbacks
     plateau = {"lr_schedule": "plateau"}
-    searched = next(c for c in training_callbacks(config.objective, config.direction, config.patience, plateau)
-                    if isinstance(c, keras.callbacks.ReduceLROnPlateau))
-    kept = [c for c in retrain_callbacks(config, "train+val", tmp_path / "ckpt.weights.h5", plateau)
-            if isinstance(c, keras.callbacks.ReduceLROnPlateau)]
-    assert len(kept) == 1 and kept[0].monitor == "loss" and kept[0].mode == "min"
-    assert (kept[0].factor, kept[0].patience, kept[0].min_lr) == (searched.factor, searched.patience, searched.min_lr)
-    assert not [c for c in retrain_callbacks(config, "train+val", tmp_path / "c.weights.h5", plateau)
-                if isinstance(c, (keras.callbacks.EarlyStopping, keras.callbacks.ModelCheckpoint))]
-    cosine = retrain_callbacks(config, "train+val", tmp_path / "c.weights.h5", {"lr_schedule": "cosine"})
+    searched = recipe_callbacks(plateau, "val_macro_f1", "max", 6, held_out=True)
+    assert [type(c).__name__ for c in searched] == ["NanGuard", "EarlyStopping", "WarmupCosine", "ReduceLROnPlateau"]
+    kept = recipe_callbacks(plateau, "loss", "min", 6, held_out=False)
+    assert [type(c).__name__ for c in kept] == ["NanGuard", "WarmupCosine", "ReduceLROnPlateau"]
+    reduce = kept[-1]
+    assert (reduce.monitor, reduce.mode, reduce.factor, reduce.patience, reduce.min_lr) == ("loss", "min", 0.5, 3, 1e-6)
+    cosine = recipe_callbacks({"lr_schedule": "cosine"}, "loss", "min", 6, held_out=False)
     assert [type(c).__name__ for c in cosine] == ["NanGuard", "WarmupCosine"]
 
 
 @pytest.mark.parametrize("name", SPACES)
 def test_space_docstrings_quote_no_accuracy_of_their_own(name):
-    doc = get_space(name).__doc__
+    doc = get_space(name).doc
     assert not re.search(r"\d\s*%", doc), doc.splitlines()[0]

@@ -14,7 +14,7 @@ import pytest
 from conftest import SMALL_CNN, search_args
 from search import leaderboard
 from search.config import RunConfig
-from search.hypermodel import NanGuard
+from search.training import NanGuard
 from search.run import main
 from spaces import SPACES
 
@@ -61,15 +61,14 @@ def test_each_tuner_completes_a_tiny_search(workdir, tiny_demo, capsys, tuner):
 def test_same_seed_same_hyperparameters(workdir):
     """The tuner search.run makes draws the same points for the same --seed (the oracle alone: what
     it proposes does not depend on training)."""
-    from search.hypermodel import FerHyperModel, space_options
     from search.run import build_parser, config_from_args
-    from search.tuners import make_tuner
+    from search.tuners import search_tuner
 
     def hps(project, seed):
         args = build_parser().parse_args(["--space", "cnn", "--tuner", "random", "--max-trials", "3",
                                           "--seed", str(seed), "--project", project])
         config = config_from_args(args)
-        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        tuner = search_tuner(config, overwrite=True)
         return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
     a, b, c = hps("a", 7), hps("b", 7), hps("c", 8)
     assert a == b and a != c and len(a) == 3 and len({str(v) for v in a}) == 3
@@ -78,16 +77,15 @@ def test_same_seed_same_hyperparameters(workdir):
 def test_balanced_class_weights_are_drawn_only_when_pinned(workdir):
     """A random search never draws class_weight=balanced; --fix class_weight=balanced gives it to
     every trial, and it reaches fit as the balanced weights (the oracle alone: no training)."""
-    from search.hypermodel import FerHyperModel, space_options
     from search.run import build_parser, config_from_args
-    from search.tuners import make_tuner
+    from search.tuners import search_tuner
     from spaces.common import class_weights
 
     def drawn(project, *fix):
         args = build_parser().parse_args(["--space", "cnn", "--tuner", "random", "--max-trials", "12",
                                           "--seed", "3", "--project", project, *fix])
         config = config_from_args(args)
-        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        tuner = search_tuner(config, overwrite=True)
         return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.get("class_weight") for i in range(12)]
     free, pinned = drawn("free"), drawn("pinned", "--fix", "class_weight=balanced")
     assert set(free) == {"none", "sqrt"} and pinned == ["balanced"] * 12
@@ -161,13 +159,13 @@ def test_run_config_round_trips(tmp_path):
 
 def test_fixed_hyperparameters_hold_in_every_trial(workdir, tiny_demo, capsys):
     args = search_args(tiny_demo, "fixed", "--space", "baseline", "--tuner", "random", "--max-trials", 3,
-                       "--max-epochs", 1, "--fix", "learning_rate=0.005", "--fix", "augment=off")
+                       "--max-epochs", 1, "--fix", "learning_rate=0.002", "--fix", "augment=off")
     assert main(args) == 0
     rows = leaderboard.read_csv(workdir / "tuner_runs" / "fixed")
-    assert len(rows) == 3 and {r["learning_rate"] for r in rows} == {"0.005"} and {r["augment"] for r in rows} == {"off"}
+    assert len(rows) == 3 and {r["learning_rate"] for r in rows} == {"0.002"} and {r["augment"] for r in rows} == {"off"}
     assert len({r["dropout"] for r in rows}) > 1  # the rest is still searched
     config = json.loads((workdir / "tuner_runs" / "fixed" / "config.json").read_text())
-    assert config["fixed"] == {"learning_rate": 0.005, "augment": "off"}
+    assert config["fixed"] == {"learning_rate": 0.002, "augment": "off"}
     assert main(search_args(tiny_demo, "bad", "--fix", "learning_rate")) == 2
     assert "--fix 'learning_rate': expected NAME=VALUE" in capsys.readouterr().err
 

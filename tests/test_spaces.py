@@ -24,8 +24,8 @@ def extremes(name: str, low: bool) -> kt.HyperParameters:
     get_space(name).build(probe, OPTIONS)
     hp = kt.HyperParameters()
     for p in probe.space:
-        if isinstance(p, kt.engine.hyperparameters.Choice):
-            values = p.values if not isinstance(p.values[0], str) else p.values
+        if isinstance(p, kt.engine.hyperparameters.Choice):  # numbers by size, names in their listed order
+            values = p.values if isinstance(p.values[0], str) else sorted(p.values)
             value = values[0] if low else values[-1]
         elif isinstance(p, kt.engine.hyperparameters.Boolean):
             value = not low
@@ -105,11 +105,13 @@ def test_mobilenet_missing_weights_file_is_one_line_error(tmp_path):
 
 
 def test_class_weights_modes():
-    y = np.array([0] * 80 + [1] * 5 + [2] * 15)
-    assert class_weights("none", y, 3) is None
-    bal = class_weights("balanced", y, 3)
-    assert bal[1] == pytest.approx(100 / (3 * 5)) and bal[0] == pytest.approx(100 / 240)
-    assert class_weights("sqrt", y, 3)[1] == pytest.approx(np.sqrt(100 / 15))
+    y = np.array([0] * 40 + [1] * 10 + [2] * 20 + [3] * 10)  # 80 labels of 4 classes: 20 each would be balanced
+    assert class_weights("none", y, 4) is None
+    assert class_weights("balanced", y, 4) == pytest.approx({0: 0.5, 1: 2.0, 2: 1.0, 3: 2.0})
+    assert class_weights("sqrt", y, 4) == pytest.approx({0: 0.7071, 1: 1.4142, 2: 1.0, 3: 1.4142}, abs=1e-4)
+    # a class with no labels weighs nothing: 32 labels of 4 classes, 8 each would be balanced
+    assert class_weights("balanced", np.array([0] * 8 + [1] * 8 + [2] * 16), 4) == pytest.approx(
+        {0: 1.0, 1: 1.0, 2: 0.5, 3: 0.0})
     with pytest.raises(ValueError, match="unknown class weighting 'balance'"):
         class_weights("balance", y, 3)
 
@@ -129,8 +131,10 @@ def test_random_points_draw_no_balanced_weights_and_learnable_ranges(space):
         assert params["conv_blocks"].max_value == 4
 
 
-# What Keras can load, written out independently of spaces/mobilenet.py: its ImageNet files (any
-# other input size loads the 224 file), the alpha-1.0 local file, or random init for anything.
+# What Keras can load, written out independently of spaces/mobilenet.py: MobileNetV2's alphas, its
+# ImageNet files (any other input size loads the 224 file), the alpha-1.0 local file, or random
+# init for anything.
+KERAS_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4]
 KERAS_IMAGENET_FILES = ({(a, r) for a in (0.35, 0.5, 0.75, 1.0) for r in (96, 128, 160, 192, 224)}
                         | {(1.3, 224), (1.4, 224)})
 LOCAL_FILE = f"/nowhere/{WEIGHTS_FILE}"  # never read: the stub backbone stands in for Keras
@@ -143,6 +147,15 @@ def keras_has_weights(weights, alpha: float, size: int) -> bool:
     if weights == "imagenet":
         return (alpha, size if size in (96, 128, 160, 192, 224) else 224) in KERAS_IMAGENET_FILES
     return alpha == 1.0
+
+
+def alphas_served_at_every_size(weights) -> list[float]:
+    """The alphas a weights source serves at every input size the space declares (so none is emptied)."""
+    declared = kt.HyperParameters()
+    mobilenet.build(declared, SpaceOptions(weights=None))
+    keras.backend.clear_session()
+    sizes = next(p.values for p in declared.space if p.name == "input_size")
+    return [a for a in KERAS_ALPHAS if all(keras_has_weights(weights, a, s) for s in sizes)]
 
 
 @pytest.fixture
@@ -176,21 +189,21 @@ def test_mobilenet_proposes_only_combinations_its_weights_source_serves(source, 
     assert len(proposed) >= 50
     assert [p for p in proposed if not keras_has_weights(weights, *p)] == []
     assert stub_backbone and all(keras_has_weights(*asked) for asked in stub_backbone)  # the tuner's own builds
-    assert len({a for a, _ in proposed}) == {"none": 6, "imagenet": 4, "file": 1}[source]  # narrowed, not emptied
+    assert sorted({a for a, _ in proposed}) == alphas_served_at_every_size(weights)  # narrowed, not emptied
 
 
 def test_the_searched_alpha_lists_are_recorded_per_weights_source(stub_backbone, tmp_path):
     from search.config import RunConfig
-    from search.hypermodel import FerHyperModel, declared_space, space_options
-    from search.tuners import make_tuner
+    from search.hypermodel import declared_space
+    from search.tuners import search_tuner
     recorded = {}
     for source, weights in SOURCES.items():
         config = RunConfig(space="mobilenet", tuner="random", weights=weights, runs_dir=str(tmp_path), project=source)
-        tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=True)
+        tuner = search_tuner(config, overwrite=True)
         recorded[source] = [e for e in declared_space(tuner.oracle.hyperparameters) if e["name"] == "alpha"]
-    assert recorded["none"] == [{"name": "alpha", "type": "Choice", "values": mobilenet.ALPHAS, "default": 1.0}]
+    assert recorded["none"] == [{"name": "alpha", "type": "Choice", "values": KERAS_ALPHAS, "default": 1.0}]
     assert recorded["file"] == [{"name": "alpha", "type": "Fixed", "value": 1.0}]
-    assert recorded["imagenet"] == [{"name": "alpha", "type": "Choice", "values": [0.35, 0.5, 0.75, 1.0],
+    assert recorded["imagenet"] == [{"name": "alpha", "type": "Choice", "values": alphas_served_at_every_size("imagenet"),
                                      "default": 1.0}]
 
 

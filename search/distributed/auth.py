@@ -129,8 +129,9 @@ def check_worker_token(host: str, port: int, environ, timeout: float = 30.0) -> 
         channel.close()
 
 
-def install_worker_token(environ) -> None:
-    """Make keras-tuner's OracleClient (a worker's oracle) send FER_SEARCH_TOKEN with every call."""
+def install_worker_token(host: str, port: int, environ) -> None:
+    """Make keras-tuner's OracleClient (a worker's oracle, talking to the chief at host:port) send
+    FER_SEARCH_TOKEN with every call."""
     from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_client
     original = getattr(oracle_client.OracleClient.__init__, "fer_original", oracle_client.OracleClient.__init__)
@@ -139,9 +140,7 @@ def install_worker_token(environ) -> None:
         original(self, oracle)
         token = environ.get(TOKEN_ENV) or None
         if token:
-            from search.distributed.chief import ENV_IP, ENV_PORT
-            self.stub = protos.get_service_grpc().OracleStub(token_channel(environ[ENV_IP], int(environ[ENV_PORT]),
-                                                                           token))
+            self.stub = protos.get_service_grpc().OracleStub(token_channel(host, port, token))
     __init__.fer_original = original
     oracle_client.OracleClient.__init__ = __init__
 
@@ -150,4 +149,4 @@ def join_chief(host: str, port: int, environ, timeout: float) -> None:
     """A worker, once its chief answers: refused in one line without the right token, and otherwise
     made to send the token with every call of the search."""
     check_worker_token(host, port, environ, timeout)
-    install_worker_token(environ)
+    install_worker_token(host, port, environ)

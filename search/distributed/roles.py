@@ -6,10 +6,11 @@ import socket
 from fer.errors import UserError
 from search.budget import BudgetSpent, TimeBudget
 from search.config import CONFIG_FILE, RunConfig
-from search.project import open_search_data, run_columns, train_and_val
+from search.distributed.config import DistributedConfig
+from search.project import open_search_data, train_and_val
 
 
-def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) -> bool:
+def serve_workers(tuner, console, host: str, port: int, n_workers: int, dist: DistributedConfig) -> bool:
     """Serve the oracle; with --workers, start the local workers first and stop them at the end.
 
     True when the time budget ended the search (a local worker declined its next trial, or the
@@ -19,8 +20,8 @@ def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) ->
     chief = Chief(tuner)
     if n_workers:  # --resume: trials of local workers that will not come back (remote ones may)
         chief.fail_orphaned_trials(keep={f"tuner{k}" for k in range(n_workers)})
-    workers = start_workers(n_workers, worker_argv(args), tuner.fer_config.project_dir, host, port,
-                            args.threads, args.recycle_after) if n_workers else None
+    workers = start_workers(n_workers, worker_argv(dist), tuner.fer_config.project_dir, host, port,
+                            dist.threads, dist.recycle_after) if n_workers else None
     if workers is None:
         console.line(f"chief listening on {host}:{port}; start workers with: python -m search.run "
                      f"--project {tuner.fer_config.project_name} --role worker --chief {host}:{port}")
@@ -32,16 +33,12 @@ def serve_workers(tuner, console, host: str, port: int, n_workers: int, args) ->
             stop_workers(workers)
 
 
-def project_name(args) -> str:
-    return args.project or f"{args.space}-{args.tuner}"
-
-
-def worker_argv(args) -> list[str]:
+def worker_argv(dist: DistributedConfig) -> list[str]:
     """What a local worker needs to find the project; it reads the rest from config.json."""
-    return ["--project", project_name(args), "--runs-dir", args.runs_dir]
+    return ["--project", dist.project, "--runs-dir", dist.runs_dir]
 
 
-def run_worker(args) -> int:
+def run_worker(dist: DistributedConfig) -> int:
     """A keras-tuner worker: trials come from the chief's oracle; config.json says the rest."""
     from search.distributed import quiet_protos
     from search.distributed.auth import join_chief
@@ -49,19 +46,19 @@ def run_worker(args) -> int:
     from search.distributed.workers import die_with_parent, limit_threads
     quiet_protos.install()
     die_with_parent()
-    host, port = parse_address(args.chief, "--chief")
-    if args.threads:
-        limit_threads(args.threads)
-    wait_for_chief(host, port, args.connect_timeout)
-    join_chief(host, port, os.environ, args.connect_timeout)  # the chief's token (search/distributed/auth.py)
-    project_dir = RunConfig(project=project_name(args), runs_dir=args.runs_dir).project_dir
+    host, port = parse_address(dist.chief, "--chief")
+    if dist.threads:
+        limit_threads(dist.threads)
+    wait_for_chief(host, port, dist.connect_timeout)
+    join_chief(host, port, os.environ, dist.connect_timeout)  # the chief's token (search/distributed/auth.py)
+    project_dir = RunConfig(project=dist.project, runs_dir=dist.runs_dir).project_dir
     if not (project_dir / CONFIG_FILE).is_file():
         raise UserError(f"{project_dir / CONFIG_FILE}: not found; a worker needs the chief's project folder "
                         "(a shared file system) and the same --project")
     config = RunConfig.load(project_dir)
-    config.runs_dir = args.runs_dir
-    use_chief(host, port, args.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
-    return worker_exit_status(run_trials_as_worker(config, args.recycle_after), os.environ)
+    config.runs_dir = dist.runs_dir
+    use_chief(host, port, dist.tuner_id or f"worker-{socket.gethostname()}-{os.getpid()}")
+    return worker_exit_status(run_trials_as_worker(config, dist.recycle_after), os.environ)
 
 
 def worker_exit_status(code: int, environ) -> int:
@@ -79,20 +76,16 @@ def run_trials_as_worker(config: RunConfig, recycle_after: int | None = None) ->
 
     from search.console import PlainConsole
     from search.distributed.workers import BUDGET_EXIT, RECYCLE_EXIT
-    from search.hypermodel import FerHyperModel, search_callbacks, space_options
-    from search.tuners import Recycle, make_tuner
-    from spaces import get_space
+    from search.tuners import Recycle, search_tuner
     ds = open_search_data(config, None, "give this worker the data the chief searches on, at the same path")
     x_train, y_train, x_val, y_val = train_and_val(ds)
     keras.mixed_precision.set_global_policy(config.resolved["precision"]["policy"])
-    tuner = make_tuner(config, FerHyperModel(config, space_options(config)), overwrite=False)
+    tuner = search_tuner(config, overwrite=False)
     budget = TimeBudget.from_record(config.resolved.get("time_budget"))  # the chief's deadline
-    tuner.setup_reporting(config, PlainConsole(), len(y_train), list(getattr(get_space(config.space), "KEY_HPS", [])),
-                          run_columns(config), writes_leaderboard=False, budget=budget)
+    tuner.setup_reporting(config, PlainConsole(), len(y_train), budget=budget, writes_leaderboard=False)
     tuner.recycle_after = recycle_after
     try:
-        tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=config.max_epochs, verbose=0,
-                     callbacks=search_callbacks(config))
+        tuner.run_search(x_train, y_train, x_val, y_val)
     except Recycle:
         return RECYCLE_EXIT
     except BudgetSpent:  # the chief learns from the exit status that the budget, not the oracle, ended it

@@ -8,9 +8,11 @@ The models are ranked, and the best named, by validation on the first run's sear
 test scores are shown, never used to choose.
 """
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from fer.errors import UserError
+from search.report.config import ReportConfig
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE, write_json
 from search.report.leftout import LeftOut
 
@@ -21,41 +23,41 @@ def _options(values: dict, keys) -> str:
     return " ".join(f"--{k.replace('_', '-')} {values.get(k)}" for k in keys)
 
 
-def existing_report(run: str, args) -> dict | None:
+def existing_report(run: str, options: ReportConfig) -> dict | None:
     """A run's report from an earlier `--run` made with the options asked for; None when the run has
     none; a one-line error when it was made with other options."""
     from search.report.winners import completed_trials
     config, _, _ = completed_trials(run, 1)
-    folder = Path(args.reports_dir) / config.project_name
+    folder = Path(options.reports_dir) / config.project_name
     if not (folder / METRICS_FILE).is_file():
         return None
     meta = json.loads((folder / METRICS_FILE).read_text())
     if Path(meta.get("run", "")).resolve() != Path(run).resolve():
         return None  # another run's report under the same project name: this run has none
     made = json.loads((folder / REPORT_CONFIG_FILE).read_text()) if (folder / REPORT_CONFIG_FILE).is_file() else {}
-    differ = [k for k in COMPARED_ARGS if made.get(k) != getattr(args, k)]
+    differ = [k for k in COMPARED_ARGS if made.get(k) != getattr(options, k)]
     if differ:
         raise UserError(f"{folder}: made with {_options(made, differ)}, but this comparison asks for "
-                        f"{_options(vars(args), differ)}; compare with the same options, or remove {folder} "
+                        f"{_options(asdict(options), differ)}; compare with the same options, or remove {folder} "
                         "to have it made again")
     return meta
 
 
-def run_reports(runs: list[str], args, console) -> list[dict]:
+def run_reports(runs: list[str], options: ReportConfig, console) -> list[dict]:
     """Each run's metrics.json, reused or made; every run (and its report) is checked before any training."""
     from search.report.run_report import report_run
     from search.report.winners import completed_trials
     for run in runs:
-        completed_trials(run, args.top)
-    existing = [existing_report(run, args) for run in runs]
+        completed_trials(run, options.top)
+    existing = [existing_report(run, options) for run in runs]
     metas = []
     for run, meta in zip(runs, existing):
         if meta is None:
             from search.report.outputs import reporting_run
-            with reporting_run(run, args):
-                meta = report_run(run, args, console)
+            with reporting_run(run, options):
+                meta = report_run(run, options, console)
         else:
-            console.line(f"{run}: using its report {Path(args.reports_dir) / meta['project'] / METRICS_FILE}")
+            console.line(f"{run}: using its report {Path(options.reports_dir) / meta['project'] / METRICS_FILE}")
         metas.append(meta)
     return metas
 
@@ -77,20 +79,20 @@ def compared_models(meta: dict, top: int) -> list[dict]:
     return [m for m in meta["models"] if m["name"] != ENSEMBLE][:top]
 
 
-def compare(runs: list[str], args, console) -> Path:
+def compare(runs: list[str], options: ReportConfig, console) -> Path:
     """One comparison report over the winners of several runs (reusing their reports if present)."""
     from fer.cache import atomic_dir
     from search.report import page
     from search.report.figures import shared_figures
     from search.report.selection import best_by_validation, ranked_by_validation, selection_words
     from search.report.tables import TABLE_HEADER, per_class_csv, summary_line, table_rows
-    metas = run_reports(runs, args, console)
+    metas = run_reports(runs, options, console)
     objective, direction, ranking = ranking_objective(runs)
     models = ranked_by_validation([{**m, "name": f"{meta['project']}/{m['name']}"}
-                                   for meta in metas for m in compared_models(meta, args.top)], objective, direction)
+                                   for meta in metas for m in compared_models(meta, options.top)], objective, direction)
     best = best_by_validation(models, objective, direction)
-    name = args.out or "compare-" + "-vs-".join(meta["project"] for meta in metas)
-    out = Path(args.reports_dir) / name
+    name = options.out or "compare-" + "-vs-".join(meta["project"] for meta in metas)
+    out = Path(options.reports_dir) / name
     rows = table_rows(models)
     with atomic_dir(out) as tmp:
         left_out = LeftOut()
@@ -101,7 +103,7 @@ def compare(runs: list[str], args, console) -> Path:
                                         "models": [{k: m.get(k) for k in keys} for m in models],
                                         "figures_left_out": left_out.items})
         (tmp / PER_CLASS_FILE).write_text(per_class_csv(models))
-        write_json(tmp / REPORT_CONFIG_FILE, {"compare": runs, **{k: getattr(args, k) for k in REPORT_ARGS}})
+        write_json(tmp / REPORT_CONFIG_FILE, {"compare": runs, **{k: getattr(options, k) for k in REPORT_ARGS}})
         sections = [("Models, best first by validation", page.table(TABLE_HEADER, rows, highlight=0)),
                     ("Charts", page.figures_html(tmp, figs)),
                     ("Runs", page.table(["run", "report", "data", "test images with a twin in train or val"],

@@ -26,13 +26,11 @@ import numpy as np
 from fer.cache import atomic_write_text
 from fer.errors import UserError
 from search.config import RunConfig
-from search.hypermodel import BudgetStop, NanGuard, space_options, training_callbacks
-from search.schedule import fit_inputs, lr_callbacks
 from search.leaderboard import searched_values, trial_dir
+from search.project import space_options
+from search.training import Fitting, fit
 from spaces import get_space
-from spaces.common import class_weights
 from spaces.inference import inference_model, nonstandard_layers
-
 
 
 @dataclass
@@ -99,18 +97,6 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
     return inference
 
 
-def retrain_callbacks(config: RunConfig, train_on: str, checkpoint: Path, values: dict, budget=None) -> list:
-    """The search's callbacks around fit, with the trial's schedule over the epochs given. On
-    train: early stopping (plateau) and LR decay on validation, and a checkpoint of the best epoch.
-    On train+val nothing is held out: the epochs are fixed, and a plateau schedule watches the
-    training loss rather than none."""
-    if train_on == "train+val":
-        return [NanGuard(), *lr_callbacks(values.get("lr_schedule", "plateau"), "loss", "min", config.patience, budget)]
-    return training_callbacks(config.objective, config.direction, config.patience, values, budget) + [
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor=config.objective, mode=config.direction,
-                                        save_best_only=True, save_weights_only=True)]
-
-
 def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
             epochs: int | None = None, train_on: str = "train", on_epoch=None,
             budget=None) -> tuple[Winner, keras.Model]:
@@ -128,21 +114,17 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
     name = f"rank{rank}-trial{trial_id}"
     models_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = models_dir / f".{name}.best-{os.getpid()}.weights.h5"
-    callbacks = ([EpochProgress(on_epoch)] if on_epoch else []) + retrain_callbacks(config, train_on, checkpoint,
-                                                                                    values, budget)
-    if train_on == "train+val":
+    if train_on == "train+val":  # nothing held out: a fixed number of epochs, the schedule on the training loss
         x, y = np.concatenate([x, xv]), np.concatenate([y, yv])
         epochs = epochs or best_step + 1
         validation = None
     else:
         epochs = epochs or config.max_epochs
         validation = (xv, yv)
-    stop = BudgetStop(budget) if budget is not None else None
-    callbacks += [stop] if stop else []
     start = time.perf_counter()
-    inputs = fit_inputs(values, x, y, config.batch_size, class_weights(values.get("class_weight", "none"), y),
-                        model.output_shape[-1], config.seed + rank)
-    history = model.fit(**inputs, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=0).history
+    result = fit(model, values, x, y, Fitting.of(config).seeded(rank), validation=validation, budget=budget,
+                 checkpoint=checkpoint, callbacks=[EpochProgress(on_epoch)] if on_epoch else [], epochs=epochs)
+    history = result.history.history
     seconds = time.perf_counter() - start
     best_epoch = len(history["loss"])
     if validation is not None:
@@ -158,6 +140,6 @@ def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir:
                     epochs=len(history["loss"]), best_epoch=best_epoch, seconds=round(seconds, 2),
                     params=int(model.count_params()), paths=paths,
                     history={k: [float(v) for v in vs] for k, vs in history.items()},
-                    cut_by_budget=bool(stop and stop.cut))
+                    cut_by_budget=result.cut_by_budget)
     atomic_write_text(Path(paths["json"]), json.dumps(asdict(winner), indent=2) + "\n")
     return winner, model

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from search.config import CONFIG_FILE
+from search.report.config import ReportConfig
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, PREDICTIONS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE
 from search.report.leftout import LeftOut
 
@@ -16,7 +17,7 @@ TRAINED_ON_VAL_NOTE = ("Trained on train+val: the validation split is training d
                        "empty ('trained on val') and the best is chosen by the search's validation score.")
 
 
-def report_run(run: str, args, console) -> dict:
+def report_run(run: str, options: ReportConfig, console) -> dict:
     """Retrain, test and write reports/<project>/; returns what metrics.json holds."""
     import keras
     import numpy as np
@@ -26,30 +27,31 @@ def report_run(run: str, args, console) -> dict:
     from search.report.twins import scores_without_twins, twin_mask, twins_sentence
     from search.report.winners import completed_trials
 
-    config, rows, done = completed_trials(run, args.top)
-    check_trials_fit_space(config, done[:args.top])
-    ds = open_search_data(config, args.data, "pass --data with the folder the search used")
+    config, rows, done = completed_trials(run, options.top)
+    check_trials_fit_space(config, done[:options.top])
+    ds = open_search_data(config, options.data, "pass --data with the folder the search used")
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
     twins = twin_mask(data)
-    keras.mixed_precision.set_global_policy(retraining_precision(config, getattr(args, "precision", None)))
-    models, probs, cams = retrain_winners(config, done[:args.top], data, args, console)
+    keras.mixed_precision.set_global_policy(retraining_precision(config, options.precision))
+    models, probs, cams = retrain_winners(config, done[:options.top], data, options, console)
     for m in models:
         m["test_without_twins"] = scores_without_twins(data["test"][1], probs[f"probs_{m['name']}"], twins)
-    meta = report_meta(config, ds, done, models, args, twins)
-    out = Path(args.reports_dir) / config.project_name
-    write_report(out, run, config, rows, done, meta, data, probs, cams, args)
+    meta = report_meta(config, ds, done, models, options, twins)
+    out = Path(options.reports_dir) / config.project_name
+    write_report(out, run, config, rows, done, meta, data, probs, cams, options)
     from search.report.tables import TABLE_HEADER, table_rows
     console.results(TABLE_HEADER, table_rows(models), f"{config.project_name}: winners on the test split")
     console.line(twins_sentence(meta["test_twins"], meta["test_images"]))
     console.line(meta["summary"])
-    console.line(f"report: {out / 'index.html'}   models: {Path(args.models_dir) / config.project_name}/")
-    if getattr(args, "export", None):
+    console.line(f"report: {out / 'index.html'}   models: {Path(options.models_dir) / config.project_name}/")
+    if options.export:
         from search.report.export import export_best
-        console.line("exported the best model: " + ", ".join(map(str, export_best(meta, args.models_dir, args.export))))
+        paths = export_best(meta, options.models_dir, options.export)
+        console.line("exported the best model: " + ", ".join(map(str, paths)))
     return meta
 
 
-def retrain_winners(config, best: list[dict], data: dict, args, console) -> tuple[list, dict, dict]:
+def retrain_winners(config, best: list[dict], data: dict, options: ReportConfig, console) -> tuple[list, dict, dict]:
     """Retrain and score each winner in turn, then the ensemble of them all; returns their records,
     test probabilities (plain and TTA) and Grad-CAMs."""
     from search import tf_memory
@@ -57,17 +59,17 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
     from search.report.evaluate import evaluate, gradcam_maps
     from search.report.retrain import retrain
     models, results, probs, cams = [], [], {}, {}
-    budget = retrain_budget(args, len(best), console)
+    budget = retrain_budget(options, len(best), console)
     for rank, row in enumerate(best, start=1):
-        console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", args.epochs or config.max_epochs)
+        console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", options.epochs or config.max_epochs)
         mark = tf_memory.mark()
-        winner, model = retrain(config, row["trial_id"], rank, data, Path(args.models_dir) / config.project_name,
-                                epochs=args.epochs, train_on=args.train_on, on_epoch=console.epoch,
+        winner, model = retrain(config, row["trial_id"], rank, data, Path(options.models_dir) / config.project_name,
+                                epochs=options.epochs, train_on=options.train_on, on_epoch=console.epoch,
                                 budget=budget.share(len(best) - rank + 1) if budget else None)
         crop = trained_crop(winner.hyperparameters, data)
-        result = evaluate(model, data, config.batch_size, args.tta, crop, held_out_val=args.train_on == "train")
+        result = evaluate(model, data, config.batch_size, options.tta, crop, held_out_val=options.train_on == "train")
         entry = {**asdict(winner), "val": result["val"], "test": result["test"], "inference_ms": result["inference_ms"]}
-        if args.tta:
+        if options.tta:
             entry["test_tta"] = result["test_tta"]
         keep_probs(probs, winner.name, result)
         cams[winner.name] = gradcam_maps(model, data["test"][0], data["test"][1], config.seed, crop)
@@ -81,7 +83,7 @@ def retrain_winners(config, best: list[dict], data: dict, args, console) -> tupl
         tf_memory.release(mark)  # each winner's weights go before the next one trains
     if len(models) > 1:
         entry, result = ensemble_entry(models, results, data["val"][1], data["test"][1])
-        entry["paths"] = save_ensemble_model(models, Path(args.models_dir) / config.project_name)
+        entry["paths"] = save_ensemble_model(models, Path(options.models_dir) / config.project_name)
         keep_probs(probs, ENSEMBLE, result)
         cams[ENSEMBLE] = {"not_applicable": True}  # it averages several models: no one feature map to explain
         models.append(entry)
@@ -101,19 +103,19 @@ def keep_probs(probs: dict, name: str, result: dict) -> None:
         probs[f"probs_tta_{name}"] = result["probs_tta"]
 
 
-def retrain_budget(args, winners: int, console):
+def retrain_budget(options: ReportConfig, winners: int, console):
     """The retraining's TimeBudget, split as it goes: each winner gets what is left over those still to train."""
-    if not getattr(args, "time_budget", None):
+    if not options.time_budget:
         return None
     from search.budget import TimeBudget, fmt_duration, parse_duration
-    budget = TimeBudget.starting_now(parse_duration(args.time_budget))
+    budget = TimeBudget.starting_now(parse_duration(options.time_budget))
     console.line(f"time budget {fmt_duration(budget.seconds)} for {winners} winner{'s' * (winners != 1)}: each gets "
                  f"what is left divided by the winners still to train ({fmt_duration(budget.seconds / winners)} for "
                  "the first), and stops at the end of an epoch once another would not fit in its share")
     return budget
 
 
-def report_meta(config, ds, done: list[dict], models: list[dict], args, twins) -> dict:
+def report_meta(config, ds, done: list[dict], models: list[dict], options, twins) -> dict:
     """What metrics.json holds: the report's facts, the best model by validation, the importance
     estimate, the test images with a twin in train or val, and every model's scores."""
     from search.leaderboard import hp_columns
@@ -125,7 +127,7 @@ def report_meta(config, ds, done: list[dict], models: list[dict], args, twins) -
     best = best_by_validation(models, config.objective, config.direction)
     best_model = next(m for m in models if m["name"] == best["name"])
     return {"project": config.project_name, "run": str(config.project_dir), "data": str(ds.path),
-            "data_is_demo": ds.is_demo, "evaluated_on": "test", "train_on": args.train_on, "tta": args.tta,
+            "data_is_demo": ds.is_demo, "evaluated_on": "test", "train_on": options.train_on, "tta": options.tta,
             "best": best["name"], "best_by": {k: v for k, v in best.items() if k != "name"},
             "summary": summary_line(best_model, selection_words(best)), "importance": weights,
             "importance_trials": len(done), "test_images": len(twins), "test_twins": int(twins.sum()),
@@ -133,7 +135,7 @@ def report_meta(config, ds, done: list[dict], models: list[dict], args, twins) -
 
 
 def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict, probs: dict, cams: dict,
-                 args) -> None:
+                 options) -> None:
     """The report folder, written under a temporary name and renamed when complete."""
     import numpy as np
 
@@ -144,7 +146,7 @@ def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict
         (tmp / PER_CLASS_FILE).write_text(per_class_csv(meta["models"]))
         np.savez(tmp / PREDICTIONS_FILE, y_true=data["test"][1], **probs)
         write_json(tmp / REPORT_CONFIG_FILE, {"run": run, "search_config": str(config.project_dir / CONFIG_FILE),
-                                              **{k: getattr(args, k) for k in REPORT_ARGS}})
+                                              **{k: getattr(options, k) for k in REPORT_ARGS}})
         left_out = LeftOut()
         sections = page_sections(tmp, config, rows, done, meta, data, probs, cams, left_out)
         meta["figures_left_out"] = left_out.items

@@ -6,8 +6,6 @@ from search.config import LEADERBOARD_FILE, RunConfig
 from search.project import load_project
 from search.project_files import unreadable_trials
 
-TRAIN_ON = ("train", "train+val")  # what winners are retrained on (search.report --train-on)
-
 
 def distinct_configurations(done: list[dict]) -> list[dict]:
     """The best trial of each distinct configuration, best first (`done` sorted best first).

@@ -1,0 +1,35 @@
+"""The pace a search starts from: one epoch of the space's default model, timed here before the
+first trial, so a `--time-budget` too small for a single epoch is refused before anything trains."""
+import math
+
+from fer.errors import UserError
+from search.budget import TimeBudget, fmt_duration, parse_duration
+from search.fixed import fixed_point_builder
+from search.project import space_options
+
+
+def estimate_epoch_seconds(config, n_train: int) -> float:
+    """Seconds one training epoch of the space's default model (at its --fix'ed point) takes here (a few timed steps)."""
+    import keras
+
+    from search.precision import time_steps
+    policy = config.resolved["precision"]["policy"]
+    options = space_options(config)
+    per_step = time_steps(fixed_point_builder(config, options), policy, options.input_shape,
+                          batch=config.batch_size, warmup=1, steps=2)
+    keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
+    return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
+
+
+def start_budget(config, n_train: int) -> TimeBudget | None:
+    """This session's TimeBudget (None without --time-budget); too small for one epoch is an error."""
+    if not config.time_budget:
+        return None
+    seconds = parse_duration(config.time_budget)
+    epoch = estimate_epoch_seconds(config, n_train)
+    if seconds < epoch:
+        raise UserError(f"--time-budget {config.time_budget}: one epoch of the {config.space} space's default model "
+                        f"takes about {fmt_duration(epoch)} here (measured); give at least that")
+    budget = TimeBudget.starting_now(seconds)
+    config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
+    return budget
