@@ -35,6 +35,15 @@ def command_parser(prog: str, doc: str, examples: tuple[str, ...] = ()) -> argpa
                                    allow_abbrev=False, formatter_class=HelpFormatter)
 
 
+def parse_command(build_parser, argv=None) -> tuple:
+    """(parser, args, given): a command's arguments parsed from `argv` (the command line when None),
+    with the settings given on it (`given_dests`), so a recipe's values yield only to those."""
+    import sys
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    return parser, parser.parse_args(argv), given_dests(build_parser, argv)
+
+
 def given_dests(build_parser, argv: list[str]) -> set[str]:
     """The settings given on the command line (their `dest`s), as opposed to left at their defaults:
     `argv` parsed again by a fresh parser whose defaults are all suppressed."""

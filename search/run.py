@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from fer.command import given_dests
+from fer.command import parse_command
 from fer.constants import DEMO_NOTICE
 from fer.errors import UserError, print_user_error
 from fer.write_faults import WriteFault, fault_error
@@ -110,32 +110,51 @@ def build_tuner(config: RunConfig, overwrite: bool, dist: DistributedConfig) -> 
         return search_tuner(config, overwrite), (host, port)
 
 
-@holding_project_lock("search.run")
-def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | None = None) -> int:
-    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
+def set_up(config: RunConfig, dist: DistributedConfig) -> tuple:
+    """Everything before the first trial: the project checked, the data opened, precision and budget
+    settled, the tuner made and config.json written. Returns (tuner, its address, data, budget)."""
     from fer.cache import atomic_write_text
-    from search.console import make_console
     from search.hypermodel import declared_space
     from search.pace import start_budget
     from search.project import space_options
     from spaces.mobilenet import check_weights
 
-    dist = dist or DistributedConfig(project=config.project_name, runs_dir=config.runs_dir)
     overwrite = prepare_project(config, dist.given)
     ds = open_data(config.data)
-    x_train, y_train, x_val, y_val = train_and_val(ds)
+    data = train_and_val(ds)
     if config.space == "mobilenet":
         check_weights(space_options(config).weights)
-    resolve(config, int(len(y_train)), int(len(y_val)), ds)
-    budget = start_budget(config, len(y_train))
+    resolve(config, int(len(data[1])), int(len(data[3])), ds)
+    budget = start_budget(config, len(data[1]))
     clear_project(config)
     tuner, address = build_tuner(config, overwrite, dist)
     config.resolved["space_choices"] = declared_space(tuner.oracle.hyperparameters)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
+    return tuner, address, ds, data, budget
 
+
+def search_session(tuner, console, address, dist: DistributedConfig, data: tuple) -> bool:
+    """The trials, here or served to workers; True when the time budget ended them."""
+    try:
+        if address:
+            from search.distributed.roles import serve_workers
+            return serve_workers(tuner, console, *address, dist.workers, dist)
+        tuner.run_search(*data)
+    except BudgetSpent:
+        return True
+    return False
+
+
+@holding_project_lock("search.run")
+def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | None = None) -> int:
+    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
+    from search.console import make_console
+
+    dist = dist or DistributedConfig(project=config.project_name, runs_dir=config.runs_dir)
+    tuner, address, ds, data, budget = set_up(config, dist)
     console = make_console(plain)
-    tuner.setup_reporting(config, console, len(y_train), budget=budget)
+    tuner.setup_reporting(config, console, len(data[1]), budget=budget)
     for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + disk_space_lines(config, tuner):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
@@ -143,13 +162,7 @@ def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | 
                          f"{config.resolved['precision']['policy']} / {data_note}", tuner.planned_trials())
     started, stopped_by_budget = time.time(), False
     try:
-        if address:
-            from search.distributed.roles import serve_workers
-            stopped_by_budget = serve_workers(tuner, console, *address, dist.workers, dist)
-        else:
-            tuner.run_search(x_train, y_train, x_val, y_val)
-    except BudgetSpent:
-        stopped_by_budget = True
+        stopped_by_budget = search_session(tuner, console, address, dist, data)
     except KeyboardInterrupt:
         console.stop()
         print(f"interrupted; continue with: {resume_command()}", file=sys.stderr)
@@ -189,10 +202,7 @@ def finish(tuner, config: RunConfig, console) -> int:
 
 def main(argv=None) -> int:
     from search.run_args import chosen_recipe, distributed_from_args, flags_of, project_name
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    args = parser.parse_args(argv)
-    given = given_dests(build_parser, argv)
+    parser, args, given = parse_command(build_parser, argv)
     start_search_process(args.verbose)
     dist = None
     try:

@@ -388,7 +388,7 @@ def test_a_record_with_no_copy_is_said_lost_and_an_unreadable_oracle_refuses_res
         mp.chdir(root)
         assert run_cli.main(lost_args + ["--resume"]) == 2
     line = one_line(capsys.readouterr().err)
-    assert f"tuner_runs/lost/oracle.json: cannot be read (" in line and "cannot be resumed" in line
+    assert "tuner_runs/lost/oracle.json: cannot be read (" in line and "cannot be resumed" in line
     assert "python -m search.report --run tuner_runs/lost" in line and "--overwrite" in line
     assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == kept  # nothing touched
 

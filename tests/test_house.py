@@ -10,16 +10,12 @@ the packages Python initialises on the way are not edges. Imports by name at run
 import ast
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fer", "spaces", "search")
 MAX_FUNCTION_LINES = 50
 MAX_MODULE_LINES = 300
 
-# Offenders still being mended; everything else must keep the rules now. Remove an entry once its
-# offender is gone (the strict xfail below says so).
-KNOWN_LONG_FUNCTIONS = frozenset({"search.run.run"})
 
 
 def package_modules(root: Path = ROOT) -> dict[str, Path]:
@@ -144,11 +140,6 @@ def test_no_import_circle():
     assert [sorted(c) for c in circles(import_graph())] == []
 
 
-def test_no_function_over_50_lines_beyond_the_known_ones():
-    assert {name: lines for name, lines in long_functions().items() if name not in KNOWN_LONG_FUNCTIONS} == {}
-
-
-@pytest.mark.xfail(strict=True, reason="search.run.run (51 lines); then drop KNOWN_LONG_FUNCTIONS and this mark")
 def test_no_function_over_50_lines():
     assert long_functions() == {}
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from dataclasses import fields
 
-from fer.command import add_verbose, command_parser, given_dests
+from fer.command import add_verbose, command_parser, parse_command
 from fer.constants import TUNER_RUNS_DIR
 from fer.errors import UserError, print_user_error
 from fer.write_faults import WriteFault, fault_error
@@ -90,10 +90,7 @@ def config_from_args(args, given: set[str] = frozenset()) -> ReportConfig:
 
 def main(argv=None) -> int:
     from search.report.progress import ReportConsole
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    args = parser.parse_args(argv)
-    given = given_dests(build_parser, argv)
+    parser, args, given = parse_command(build_parser, argv)
     start_search_process(args.verbose)
     console = ReportConsole(plain=True if args.plain else None)
     try:
