@@ -22,15 +22,17 @@ def declared_hyperparameters(space: str) -> tuple:
     pattern), and then what it declares shows only on builds that take that branch. So the space is
     built at its defaults, noting the parent of every conditional scope it opens, then once at each
     other value of each parent (a parent first opened by such a build: from that build's values),
-    each time with fresh HyperParameters holding those values."""
+    each time with fresh HyperParameters holding those values. Every build holds the speedrun's
+    ingredients at their off values, so those the space takes register (spaces.speedrun)."""
     import keras
 
     from spaces import SpaceOptions, get_space
+    from spaces.speedrun import OFF
     build, found, known_parents, todo = get_space(space).build, {}, set(), [{}]
     while todo:
         preset = todo.pop(0)
         hp = scope_recorder()()
-        hp.values.update(preset)  # a hyperparameter keeps a value already present when it registers
+        hp.values.update({**OFF, **preset})  # a hyperparameter keeps a value already present when it registers
         try:
             build(hp, SpaceOptions(weights=None))
         except Exception:  # noqa: BLE001 - a branch the space refuses still declared what it reached

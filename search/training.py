@@ -4,7 +4,9 @@ workers all call `fit`.
 Around `model.fit` it adds the training recipe a space's `build(hp)` declared: class weights from
 `class_weight`, mixup's batches, the learning-rate schedule (`search.schedule`), early stopping on
 the validation split under a plateau schedule, a guard that fails a trial on a NaN loss, an
-optional best-epoch checkpoint, and the time budget's one stop rule (`BudgetStop`).
+optional best-epoch checkpoint, and the time budget's one stop rule (`BudgetStop`); and the
+speedrun's ingredients when pinned (spaces.speedrun): a whitening layer fitted on the training
+faces before the first step, the weights' moving average shown and kept.
 """
 import math
 from dataclasses import dataclass, replace
@@ -13,8 +15,10 @@ import keras
 import keras_tuner as kt
 
 from search import budget as time_budget
-from search.schedule import fit_inputs, lr_callbacks
+from search.schedule import DECAYING, fit_inputs, lr_callbacks
+from search.weight_averaging import averaging_callbacks
 from spaces.common import class_weights
+from spaces.whitening import fit_whitening
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,11 @@ class BudgetStop(keras.callbacks.Callback):
 def recipe_callbacks(values: dict, monitor: str, mode: str, patience: int, held_out: bool, budget=None) -> list:
     """The recipe's callbacks for a fit watching `monitor`: the NaN guard, the schedule
     (`values["lr_schedule"]`), and early stopping when a plateau schedule has a held-out split. A
-    cosine schedule runs to its end: stopping it early would cut the decay that makes its last
-    epochs its best (under a time `budget`, its end is the last epoch that fits)."""
+    cosine (or linear) schedule runs to its end: stopping it early would cut the decay that makes its
+    last epochs its best (under a time `budget`, its end is the last epoch that fits)."""
     schedule = values.get("lr_schedule", "plateau")
     stop = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
-            ] if held_out and schedule != "cosine" else []
+            ] if held_out and schedule not in DECAYING else []
     return [NanGuard(), *stop, *lr_callbacks(schedule, monitor, mode, patience, budget)]
 
 
@@ -93,7 +97,8 @@ def fit(model: keras.Model, values: dict, x, y, fitting: Fitting, validation=Non
     `fit_kwargs` go to `model.fit` (epochs, initial_epoch, verbose; verbose defaults to 0)."""
     held_out = validation is not None
     monitor, mode = (fitting.objective, fitting.direction) if held_out else ("loss", "min")
-    cbs = recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget)
+    # first: with EMA of the weights, every later callback sees the average (search.weight_averaging)
+    cbs = averaging_callbacks(model) + recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget)
     if checkpoint is not None and held_out:
         cbs.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
                                                    save_weights_only=True))
@@ -102,5 +107,6 @@ def fit(model: keras.Model, values: dict, x, y, fitting: Fitting, validation=Non
     fit_kwargs.setdefault("verbose", 0)  # the consoles draw progress; Keras bars would garble them
     data = fit_inputs(values, x, y, fit_kwargs.pop("batch_size", fitting.batch_size),
                       class_weights(values.get("class_weight", "none"), y), model.output_shape[-1], fitting.seed)
+    fit_whitening(model, x, fitting.seed)  # a frozen whitening layer's filters, from these faces
     history = model.fit(**data, validation_data=validation, callbacks=cbs, **fit_kwargs)
     return FitResult(history, bool(stop and stop.cut))

@@ -111,11 +111,12 @@ class RandomAffine(SeededAugmentation):
         return {**super().get_config(), "rotation": self.rotation, "translation": self.translation, "zoom": self.zoom}
 
 
-def augmentation(level: str) -> keras.Sequential:
-    """The augmentation block for a level other than "off" (named augment_<level>)."""
+def augmentation(level: str, random_flip: bool = True) -> keras.Sequential:
+    """The augmentation block for a level other than "off" (named augment_<level>); `random_flip`
+    False leaves mirroring to the batches (search.flips)."""
     rotation, translation, zoom, contrast = AUGMENT_PARAMS[level]
     return keras.Sequential([
-        keras.layers.RandomFlip("horizontal"),
+        *([keras.layers.RandomFlip("horizontal")] if random_flip else []),
         RandomAffine(rotation, translation, zoom),
         keras.layers.RandomContrast(contrast, value_range=(0, 1)),
     ], name=f"{AUGMENT_PREFIX}{level}")

@@ -24,6 +24,7 @@ from spaces.common import PinRange, SpaceOptions, class_weighting_choice, classi
 from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
+from spaces.speedrun import whitened
 
 MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -69,6 +70,7 @@ def build_before_block_dropout(hp, options: SpaceOptions | None = None) -> keras
 def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
     """The cnn of `hp`; `block_dropout_of()` gives the dropout after every block (declaring it or not)."""
     inputs, x = inputs_scaled(hp, options, augment_default="light")
+    x = whitened(hp, x)  # a frozen first layer only when pinned (spaces.speedrun)
     class_weighting_choice(hp)
     # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face.
     blocks = hp.Int("conv_blocks", 2, 4, default=3)
@@ -89,7 +91,7 @@ def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
     if units:
         x = keras.layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
     outputs = classifier_head(x, options.num_classes, dropout)
-    return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp)
+    return compile_with_recipe(keras.Model(inputs, outputs, name="cnn"), hp, whitening=True)
 
 
 SPACE = Space("cnn", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY, legacy=(

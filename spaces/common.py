@@ -11,16 +11,14 @@ import numpy as np
 from fer.constants import IMAGE_SHAPE, NUM_CLASSES
 from fer.scaling import scaling_layer
 from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, RandomErasing, augmentation
+from spaces.speedrun import FLIP_MODE, FLIP_MODES, WEIGHT_EMA, held
+from spaces.whitening import PATCH_SIDES, WHITENING
 
 # Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken only when
 # pinned (--fix class_weight=balanced): it put most first rounds below the majority rate, which a
 # search selecting on accuracy drops (bench/results/NOTES.md, random_points); "sqrt" (disgust 3.1)
 # keeps most of its minority recall.
 CLASS_WEIGHTING = ("none", "sqrt")
-# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved
-# trials). A space's own `pinned_only` adds those of its build: the values `--fix` may give a
-# hyperparameter it declares as Fixed (spaces.pinned_only).
-PINNED_ONLY = {"class_weight": ("balanced",)}
 CROP_MARGINS = (0, 4, 8)  # crop_size choices: the input's side less these (48, 44, 40 on FER-2013)
 ERASING_RATES = (0.0, 0.25, 0.5)
 
@@ -38,6 +36,14 @@ class PinRange:
         return f"{self.low:g} to below {self.below:g}"
 
 
+# Values a space takes when pinned but does not draw (search/report/compat.py accepts them in saved
+# trials): balanced class weights, and the speedrun's ingredients, off unless pinned (spaces.speedrun).
+# A space's own `pinned_only` adds those of its build: the values `--fix` may give a hyperparameter
+# it declares as Fixed (spaces.pinned_only).
+PINNED_ONLY = {"class_weight": ("balanced",), WHITENING: PATCH_SIDES, WEIGHT_EMA: PinRange(0.0, 1.0),
+               FLIP_MODE: FLIP_MODES[1:], "lr_schedule": ("linear",), "label_smoothing": PinRange(0.0, 1.0)}
+
+
 @dataclass(frozen=True)
 class SpaceOptions:
     """Facts a space needs beyond its hyperparameters (data shape, weights source)."""
@@ -52,8 +58,8 @@ def inputs_scaled(hp, options: SpaceOptions, augment_default: str = "off"):
     inputs = keras.Input(shape=options.input_shape, dtype="uint8", name="image")
     x = scaling_layer()(inputs)
     level = hp.Choice("augment", AUGMENT_LEVELS, default=augment_default)
-    if level != "off":
-        x = augmentation(level)(x)
+    if level != "off":  # alternating flips happen in the batches instead (search.flips)
+        x = augmentation(level, random_flip=held(hp, FLIP_MODE) == FLIP_MODES[0])(x)
     side = options.input_shape[0]
     crop = hp.Choice("crop_size", [side - m for m in CROP_MARGINS], default=side)
     if crop < side:

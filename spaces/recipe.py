@@ -11,15 +11,18 @@ The learning rate's range belongs to the optimizer: SGD needs rates several time
 `sgd_learning_rate` is its own hyperparameter, active only when `optimizer` is sgd, so a random
 point never pairs SGD with an Adam-sized rate.
 The schedule itself (warm-up, cosine over the epochs of each fit) is a callback: the number of
-steps is known only when training starts (`search.schedule`).
+steps is known only when training starts (`search.schedule`). The CIFAR-10 speedrun's ingredients
+(a frozen whitening layer, EMA of the weights, alternating flips, a linear decay, smoothing 0.2) are
+declared here too, off unless pinned (`spaces.speedrun`).
 """
 import keras
 from keras import ops
 
 from fer.metrics import MacroF1, is_soft
+from spaces.speedrun import WEIGHT_EMA, declare_last
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("plateau", "cosine")
+SCHEDULES = ("plateau", "cosine")  # drawn; "linear" only when pinned (spaces.speedrun)
 # SGD's rates are Adam's times SGD_LR_FACTOR at the bottom and SGD_LR_TOP_FACTOR at the top (3e-3
 # to 1.5e-2 for the cnn): higher SGD rates kept first 2-epoch rounds at the majority class, while the
 # published recipes' 0.01-0.1 pay off over 300 epochs (bench/results/NOTES.md, random_points).
@@ -82,14 +85,17 @@ def schedule_choice(hp, default: str = "plateau") -> str:
     return hp.Choice("lr_schedule", SCHEDULES, default=default)
 
 
-def make_optimizer(name: str, lr: float, decay: float) -> keras.optimizers.Optimizer:
+def make_optimizer(name: str, lr: float, decay: float, ema: float = 0.0) -> keras.optimizers.Optimizer:
+    """`ema` > 0: the optimizer keeps a moving average of the weights with that momentum per step
+    (Keras's use_ema), which the training core shows and saves (search.weight_averaging)."""
     decay = decay or None
+    average = {"use_ema": True, "ema_momentum": float(ema)} if ema else {}
     if name == "sgd":
-        opt = keras.optimizers.SGD(lr, momentum=SGD_MOMENTUM, nesterov=True, weight_decay=decay)
+        opt = keras.optimizers.SGD(lr, momentum=SGD_MOMENTUM, nesterov=True, weight_decay=decay, **average)
     elif name == "adamw":
-        opt = keras.optimizers.AdamW(lr, weight_decay=decay)
+        opt = keras.optimizers.AdamW(lr, weight_decay=decay, **average)
     elif name == "adam":
-        opt = keras.optimizers.Adam(lr)
+        opt = keras.optimizers.Adam(lr, **average)
     else:
         raise ValueError(f"unknown optimizer {name!r} (expected one of {', '.join(OPTIMIZERS)})")
     if decay:
@@ -140,11 +146,12 @@ SCRATCH_LR_RANGE = (3e-4, 3e-3, 1e-3)
 
 
 def compile_with_recipe(model: keras.Model, hp, lr_range: tuple = SCRATCH_LR_RANGE,
-                        optimizer_default: str = "adam") -> keras.Model:
+                        optimizer_default: str = "adam", whitening: bool = False) -> keras.Model:
     """Declare the recipe's hyperparameters on `hp` and compile `model` with them.
 
     lr_range: (low, high, default) of the Adam-family rate; SGD's is SGD_LR_FACTOR times low and
-    default, SGD_LR_TOP_FACTOR times high."""
+    default, SGD_LR_TOP_FACTOR times high. whitening: the space applies `spaces.speedrun.whitened`,
+    so `patch_whitening` is declared with the speedrun's other ingredients, last."""
     optimizer = hp.Choice("optimizer", OPTIMIZERS, default=optimizer_default)
     lr = learning_rate(hp, optimizer, *lr_range)
     decay = weight_decay(hp)
@@ -153,8 +160,9 @@ def compile_with_recipe(model: keras.Model, hp, lr_range: tuple = SCRATCH_LR_RAN
     # (bench/results/NOTES.md, random_points); they pay off over long schedules.
     smoothing = hp.Float("label_smoothing", 0.0, 0.1, step=0.1, default=0.0)
     hp.Float("mixup", 0.0, 0.2, step=0.2, default=0.0)  # applied to the batches (search.schedule)
+    speedrun = declare_last(hp, whitening)  # after everything drawn (spaces.speedrun)
     classes = model.output_shape[-1]
-    model.compile(optimizer=make_optimizer(optimizer, lr, decay),
+    model.compile(optimizer=make_optimizer(optimizer, lr, decay, speedrun[WEIGHT_EMA]),
                   loss=SmoothedCrossentropy(classes, smoothing),
                   metrics=[keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy"), MacroF1(classes)])
     return model

@@ -16,6 +16,7 @@ import keras
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.interface import Space
 from spaces.recipe import QUICK_FIX, compile_with_recipe
+from spaces.speedrun import whitened
 
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -46,6 +47,7 @@ def basic_block(x, width: int, stride: int, batch_norm: bool):
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     options = options or SpaceOptions()
     inputs, x = inputs_scaled(hp, options, augment_default="light")
+    x = whitened(hp, x)  # a frozen first layer only when pinned (spaces.speedrun)
     class_weighting_choice(hp)
     blocks = [int(n) for n in hp.Choice("blocks", BLOCKS, default="1-1-1").split("-")]
     width = hp.Choice("width", [16, 32, 64], default=32)
@@ -57,7 +59,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
             x = basic_block(x, width * 2 ** stage, 2 if stage > 0 and i == 0 else 1, batch_norm)
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = classifier_head(x, options.num_classes, dropout)
-    return compile_with_recipe(keras.Model(inputs, outputs, name="resnet"), hp, optimizer_default="sgd")
+    return compile_with_recipe(keras.Model(inputs, outputs, name="resnet"), hp, optimizer_default="sgd", whitening=True)
 
 
 SPACE = Space("resnet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, pinned_only=PINNED_ONLY)
