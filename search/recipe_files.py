@@ -88,7 +88,7 @@ def load_recipe(spec: str) -> Recipe:
 def check_recipe(contents: dict, path: Path) -> None:
     """UserError for the first unknown key or wrongly typed value (the pins are checked against the
     space by search.space_info, once the space is known)."""
-    from search.report.config import RECIPE_KEYS
+    from search.report.report_config import RECIPE_KEYS
     for key, value in contents.items():
         if key not in TOP_KEYS:
             raise UserError(f"{path}: unknown key {key!r} (a recipe holds {', '.join(TOP_KEYS)})")

@@ -16,7 +16,7 @@ from fer.errors import UserError, print_user_error
 from fer.write_faults import WriteFault, fault_error
 from search.budget import BudgetSpent, budget_lines, fmt_duration, log_session
 from search.config import CONFIG_FILE, RunConfig
-from search.distributed.config import DistributedConfig
+from search.distributed.distributed_config import DistributedConfig
 from search.fixed import fixed_lines
 from search.free_space import disk_space_lines
 from search.lock import empty_project_folder, holding_project_lock
@@ -206,18 +206,19 @@ def main(argv=None) -> int:
     start_search_process(args.verbose)
     dist = None
     try:
-        dist = distributed_from_args(args, flags_of(parser, given), project_name(args, given, chosen_recipe(args)))
+        recipe = chosen_recipe(args)
+        dist = distributed_from_args(args, flags_of(parser, given), project_name(args, given, recipe))
         if dist.role == "worker":
             from search.distributed.roles import run_worker
             return run_worker(dist)
+        config = config_from_args(args, given)
+        if args.show_space:
+            return show_space(args, config, recipe)
         if dist.workers or dist.listen:  # a chief: who may call it (search/distributed/auth.py)
             from search.distributed.auth import settle_chief_token
             from search.distributed.chief import parse_address
             settle_chief_token(parse_address(dist.listen, "--listen")[0] if dist.listen else "127.0.0.1",
                                local_only=not dist.listen, trusted=dist.trusted_network, environ=os.environ)
-        config = config_from_args(args, given)
-        if args.show_space:
-            return show_space(args, config)
         return run(config, plain=True if args.plain else None, dist=dist)
     except UserError as e:
         return print_user_error(e, parser.prog)
@@ -237,11 +238,10 @@ def way_on_after_fault(dist: DistributedConfig | None) -> str:
     return "run the same command again"
 
 
-def show_space(args, config: RunConfig) -> int:
+def show_space(args, config: RunConfig, recipe) -> int:
     """--show-space: the space's hyperparameters and what holds which; nothing is prepared or trained."""
-    from search.run_args import chosen_recipe, held_by
+    from search.run_args import held_by
     from search.space_info import space_lines
-    recipe = chosen_recipe(args)
     if recipe is not None:
         print(f"recipe {recipe.name} ({recipe.path}): {recipe.contents.get('description', '')}")
     print("\n".join(space_lines(config.space, held_by(args, config.space, recipe))))

@@ -6,7 +6,7 @@ import argparse
 from fer.command import add_verbose, command_parser
 from fer.errors import UserError
 from search.config import DEFAULT_TRIALS, OBJECTIVES, PRECISIONS, TUNERS, RunConfig
-from search.distributed.config import DistributedConfig
+from search.distributed.distributed_config import DistributedConfig
 from search.fixed import parse_fixed
 
 DESCRIPTION = "a Keras Tuner search over a space of models, with a live leaderboard"

@@ -520,3 +520,22 @@ def test_a_local_worker_stopped_by_a_full_disk_stops_the_chief_in_its_words(tmp_
     with pytest.raises(UserError, match=r"^worker tuner0 stopped: tuner_runs/p/trial_3/checkpoint.weights.h5: "
                                         r"cannot write \(No space left on device\); free space, then continue"):
         chief.tend({"proc": Exited(), "tuner_id": "tuner0"}, [])
+
+
+def test_a_failed_first_report_leaves_no_partial_outputs(tmp_path):
+    """With no earlier report to put back, what a failed report wrote goes; with one, it returns."""
+    from search.report.outputs import PreviousOutputs
+    fresh = PreviousOutputs(tmp_path / "reports" / "B", tmp_path / "models" / "B", keep=True)
+    fresh.set_aside()
+    (tmp_path / "models" / "B").mkdir(parents=True)
+    (tmp_path / "models" / "B" / "rank1-trial0.h5").write_bytes(b"half")
+    fresh.put_back()
+    assert not (tmp_path / "models" / "B").exists() and not (tmp_path / "reports" / "B").exists()
+    (tmp_path / "reports" / "C").mkdir(parents=True)
+    (tmp_path / "reports" / "C" / "metrics.json").write_text("{}")
+    earlier = PreviousOutputs(tmp_path / "reports" / "C", tmp_path / "models" / "C", keep=True)
+    earlier.set_aside()
+    (tmp_path / "models" / "C").mkdir(parents=True)
+    earlier.put_back()
+    assert (tmp_path / "reports" / "C" / "metrics.json").read_text() == "{}"
+    assert not (tmp_path / "models" / "C").exists()

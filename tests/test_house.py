@@ -134,6 +134,8 @@ def test_the_packages_are_read_whole():
     assert "fer.constants" in graph["spaces.common"] and "spaces.recipe" in graph["spaces.cnn"]
     assert not any(m.startswith(("spaces", "search")) for name in graph if name.startswith("fer")
                    for m in graph[name]), "fer/ imports nothing from spaces/ or search/"
+    assert not any(m.startswith("search") for name in graph if name.startswith("spaces")
+                   for m in graph[name]), "spaces/ imports nothing from search/"
 
 
 def test_no_import_circle():

@@ -88,7 +88,7 @@ def test_a_recipe_search_is_recorded_and_its_report_takes_the_recipes_options(wo
     report = report_config("--run", str(folder), "--epochs", "3")
     assert (report.top, report.epochs, report.tta, report.time_budget, report.train_on) == (1, 3, "flip", "5m", "train")
     assert report.recipe == {"name": "tiny", "options": {"top": 1, "tta": "flip", "time_budget": "5m"}}
-    from search.report.config import recipe_words
+    from search.report.report_config import recipe_words
     assert recipe_words(report).startswith("recipe tiny (from the search's config.json): --top 1 --tta flip")
     plain = report_config("--run", str(folder), "--top", "1", "--tta", "flip",
                           "--time-budget", "5m", "--epochs", "2")

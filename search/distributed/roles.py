@@ -6,7 +6,7 @@ import socket
 from fer.errors import UserError
 from search.budget import BudgetSpent, TimeBudget
 from search.config import CONFIG_FILE, RunConfig
-from search.distributed.config import DistributedConfig
+from search.distributed.distributed_config import DistributedConfig
 from search.project import open_search_data, train_and_val
 
 

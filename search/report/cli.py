@@ -16,7 +16,7 @@ from fer.command import add_verbose, command_parser, parse_command
 from fer.constants import TUNER_RUNS_DIR
 from fer.errors import UserError, print_user_error
 from fer.write_faults import WriteFault, fault_error
-from search.report.config import TRAIN_ON, TTA_CHOICES, ReportConfig, recipe_words, with_recipe_defaults
+from search.report.report_config import TRAIN_ON, TTA_CHOICES, ReportConfig, recipe_words, with_recipe_defaults
 from search.startup import start_search_process
 
 EXAMPLES = ("python -m search.report --run tuner_runs/cpu-2h",

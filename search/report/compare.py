@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fer.errors import UserError
-from search.report.config import ReportConfig
+from search.report.report_config import ReportConfig
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE, write_json
 from search.report.leftout import LeftOut
 

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from fer.cache import atomic_write_text
 from search.config import CONFIG_FILE
 from search.report.files import METRICS_FILE
 
@@ -57,7 +58,7 @@ def repoint_paths(metrics_file: Path, old: str, new: str) -> None:
         if isinstance(value, str) and value.startswith(old + "/"):
             return new + value[len(old):]
         return value
-    metrics_file.write_text(json.dumps(moved(meta), indent=2) + "\n")
+    atomic_write_text(metrics_file, json.dumps(moved(meta), indent=2) + "\n")
 
 
 class PreviousOutputs:
@@ -66,9 +67,11 @@ class PreviousOutputs:
     def __init__(self, report: Path, models: Path, keep: bool):
         self.report, self.models, self.keep = Path(report), Path(models), keep
         self.moved: list[tuple[Path, Path]] = []
+        self.new: list[Path] = []  # folders this report creates: a failed one leaves none of them
 
     def set_aside(self) -> None:
         present = [f for f in (self.report, self.models) if f.exists()]
+        self.new = [f for f in (self.report, self.models) if f not in present]
         if not present:
             return
         suffix = aside_name([self.report, self.models])
@@ -79,6 +82,8 @@ class PreviousOutputs:
 
     def put_back(self) -> None:
         """The new report failed: its partial files go, the previous ones return."""
+        for folder in self.new:
+            shutil.rmtree(folder, ignore_errors=True)
         for folder, aside in self.moved:
             if folder.exists():
                 shutil.rmtree(folder)
@@ -111,7 +116,7 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def reporting_run(run: str, args):
+def reporting_run(run: str, config):
     """Hold the run's lock and keep the previous report (see the module); yields an Outcome. Once the
     report is written, one note each on stderr (as the report's other notes; none before an error,
     which stays the only line): where the outputs went when config.json names another project, which
@@ -126,8 +131,8 @@ def reporting_run(run: str, args):
     name = run_name(folder)
     with lock_unless_read_only(project_lock(folder, "search.report")):
         outcome.left_out = unreadable_trials(folder)
-        previous = PreviousOutputs(Path(args.reports_dir) / name, Path(args.models_dir) / name,
-                                   keep=not getattr(args, "overwrite", False))
+        previous = PreviousOutputs(Path(config.reports_dir) / name, Path(config.models_dir) / name,
+                                   keep=not config.overwrite)
         previous.set_aside()
         try:
             yield outcome
@@ -137,7 +142,7 @@ def reporting_run(run: str, args):
         recorded = recorded_project(folder)
         if recorded and recorded != name:
             say(f"note: {folder} was searched as project {recorded!r}; its report went to "
-                f"{Path(args.reports_dir) / name}/ and {Path(args.models_dir) / name}/ (the folder's name)")
+                f"{Path(config.reports_dir) / name}/ and {Path(config.models_dir) / name}/ (the folder's name)")
         if outcome.left_out:
             say(left_out_line(folder, outcome.left_out))
         previous.settle()

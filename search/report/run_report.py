@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from search.config import CONFIG_FILE
-from search.report.config import ReportConfig
+from search.report.report_config import ReportConfig
 from search.report.files import METRICS_FILE, PER_CLASS_FILE, PREDICTIONS_FILE, REPORT_ARGS, REPORT_CONFIG_FILE
 from search.report.leftout import LeftOut
 
