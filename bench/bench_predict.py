@@ -75,7 +75,7 @@ def images_per_second(model, model_path: Path, folder: Path, faces_mode: str, ou
     count = len(list(folder.iterdir()))
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # "no face found"
-        predict_cli.predict(model, model_path, args)
+        predict_cli.predict(model, model_path, predict_cli.PredictJob.of(args))
     seconds = time.perf_counter() - start
     return count / seconds, sum(1 for _ in open(out)) - 1
 

@@ -13,6 +13,7 @@ be classified or the request itself is wrong (bad arguments, a model that cannot
 import argparse
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,23 @@ def classify(model, faces: np.ndarray, tta: str, batch_size: int, advance=lambda
     return probs
 
 
-def predict(model, model_path: Path, args) -> int:
+@dataclass(frozen=True)
+class PredictJob:
+    """What `fer.predict` was asked to do, settled once from its command line."""
+    paths: tuple
+    faces: str
+    split: str | None
+    tta: str | None
+    batch_size: int
+    out: str | None
+    annotate: str | None
+
+    @classmethod
+    def of(cls, args) -> "PredictJob":
+        return cls(tuple(args.paths), args.faces, args.split, args.tta, args.batch_size, args.out, args.annotate)
+
+
+def predict(model, model_path: Path, args: PredictJob) -> int:
     """Read, detect, classify, then print and write; returns the exit status."""
     from fer.predict_inputs import collect, sources
     from fer.predict_output import annotate, results, table_text, write_results
@@ -150,7 +167,7 @@ def main(argv=None) -> int:
         model = load_model(model_path)
     except UserError as e:
         return print_user_error(e, PROG)
-    return predict(model, model_path, args)
+    return predict(model, model_path, PredictJob.of(args))
 
 
 if __name__ == "__main__":

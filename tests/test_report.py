@@ -30,7 +30,7 @@ def test_report_writes_every_listed_file(reported):
     assert ensemble["members"] == names and ensemble["params"] == sum(m["params"] for m in meta["models"][:2])
     assert all(m["inference_ms"] > 0 for m in meta["models"])
     for pattern in ENSEMBLE_FIGURES:
-        assert (out / pattern.format("ensemble")).stat().st_size > 1000, pattern
+        assert_figure(out / pattern.format("ensemble"))
     options = json.loads((out / "report_config.json").read_text())  # the fixture's --top 2 --epochs 2 --tta
     assert options["run"] == "tuner_runs/cnn"
     assert {k: options[k] for k in ("top", "epochs", "train_on", "tta")} == {"top": 2, "epochs": 2, "train_on": "train",
@@ -43,10 +43,12 @@ def test_report_writes_every_listed_file(reported):
             assert saved_probs[key].shape == (test_size, len(CLASS_NAMES)), key
     for name in SHARED_FILES:
         if name.endswith(".png"):
-            assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+            assert_figure(out / name)
+        else:
+            assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     for name in names:
         for pattern in MODEL_FIGURES:
-            assert (out / pattern.format(name)).stat().st_size > 1000, pattern.format(name)
+            assert_figure(out / pattern.format(name))
         for ext in ("h5", "keras", "json"):
             assert (reported / "models" / "cnn" / f"{name}.{ext}").is_file()
     saved = json.loads((reported / "models" / "cnn" / f"{names[0]}.json").read_text())
@@ -118,7 +120,16 @@ def test_compare_lists_every_run_best_first_by_validation(reported):
     assert (reported / "reports" / "base" / "metrics.json").is_file()  # the baseline run was reported on the way
     page = (out / "index.html").read_text()
     assert all(n in page for n in names) and "tuner_runs/base" in page and f"Best model {names[0]}" in page
-    assert (out / "comparison.png").stat().st_size > 1000
+    assert_figure(out / "comparison.png")
+
+
+def assert_figure(path):
+    """A real drawing: a PNG that opens, of a figure's size, not one flat colour."""
+    from PIL import Image
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) >= 150, (path, image.size)
+        low, high = image.convert("L").getextrema()
+    assert high - low > 50, f"{path}: a blank image"
 
 
 def _error(capsys, argv) -> str:
