@@ -7,6 +7,7 @@ this fit), so they live here rather than in a space's `build(hp)`, which declare
 epochs gets a whole warm-up-and-cosine, and `search.report --epochs 60` stretches the same
 schedule over 60. Under `--time-budget` the cosine is re-planned at each epoch's end to end
 with the epochs that still fit at the pace so far, so a fit the budget cuts short still decays.
+A transfer-learning fit's phases (search.transfer) share one schedule (`WarmupCosine.span`).
 """
 import math
 
@@ -36,16 +37,24 @@ class WarmupCosine(keras.callbacks.Callback):
         self.base = 0.0
         self.steps = self.total = self.planned = self.warmup = self.local = 0
         self.first_epoch, self.epoch_began = None, 0.0
+        self.span_end = None  # set by `span`: one schedule over several fits, to this epoch
+
+    def span(self, end_epoch: int) -> None:
+        """Run one schedule over the next fits of one training, up to `end_epoch` (search.transfer's
+        phases): a later fit goes on where the last stopped, at its own optimizer's base rate."""
+        self.span_end = end_epoch
 
     def on_train_begin(self, logs=None):
         self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.steps = int(self.params.get("steps") or 1)
-        self.local, self.first_epoch = 0, None
+        if self.span_end is None or self.first_epoch is None:
+            self.local, self.first_epoch = 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.first_epoch is None:  # fit's initial_epoch: this fit trains epochs first..epochs-1
             self.first_epoch = epoch
-            self.total = self.planned = self.steps * max(1, int(self.params.get("epochs") or 1) - epoch)
+            end = self.span_end or int(self.params.get("epochs") or 1)
+            self.total = self.planned = self.steps * max(1, end - epoch)
             self.warmup = max(1, min(self.steps, int(WARMUP_FRACTION * self.total)))
         self.epoch_began = time_budget.now()
 

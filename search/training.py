@@ -6,19 +6,25 @@ Around `model.fit` it adds the training recipe a space's `build(hp)` declared: c
 the validation split under a plateau schedule, a guard that fails a trial on a NaN loss, an
 optional best-epoch checkpoint, and the time budget's one stop rule (`BudgetStop`); and the
 speedrun's ingredients when pinned (spaces.speedrun): a whitening layer fitted on the training
-faces before the first step, the weights' moving average shown and kept.
+faces before the first step, the weights' moving average shown and kept. A model that wraps a
+pretrained backbone is fitted in transfer learning's phases (`search.transfer`), each through
+`run_fit`, still the one call of `model.fit`.
 """
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import keras
 import keras_tuner as kt
 
 from search import budget as time_budget
+from search import transfer
 from search.schedule import DECAYING, fit_inputs, lr_callbacks
 from search.weight_averaging import averaging_callbacks
 from spaces.common import class_weights
 from spaces.whitening import fit_whitening
+
+FEATURE_CACHE_DIR = ".feature_cache"  # in the runs folder, shared by its searches, reports and workers
 
 
 @dataclass(frozen=True)
@@ -30,11 +36,13 @@ class Fitting:
     direction: str
     patience: int
     seed: int = 0
+    feature_cache: str | None = None  # a folder for frozen backbones' features (search.feature_cache); None: none
 
     @classmethod
     def of(cls, config) -> "Fitting":
         """The fitting of a search's RunConfig."""
-        return cls(config.batch_size, config.objective, config.direction, config.patience, config.seed)
+        return cls(config.batch_size, config.objective, config.direction, config.patience, config.seed,
+                   str(Path(config.runs_dir) / FEATURE_CACHE_DIR))
 
     def seeded(self, offset: int) -> "Fitting":
         return replace(self, seed=self.seed + offset)
@@ -98,15 +106,27 @@ def fit(model: keras.Model, values: dict, x, y, fitting: Fitting, validation=Non
     held_out = validation is not None
     monitor, mode = (fitting.objective, fitting.direction) if held_out else ("loss", "min")
     # first: with EMA of the weights, every later callback sees the average (search.weight_averaging)
-    cbs = averaging_callbacks(model) + recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget)
+    recipe = averaging_callbacks(model) + recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget)
+    caller = []  # the checkpoint, the caller's callbacks and the budget's stop: they watch the whole fit
     if checkpoint is not None and held_out:
-        cbs.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
-                                                   save_weights_only=True))
+        caller.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
+                                                      save_weights_only=True))
     stop = BudgetStop(budget) if budget is not None else None  # last: an epoch's time includes the others' work
-    cbs += list(callbacks or []) + ([stop] if stop else [])
+    caller += list(callbacks or []) + ([stop] if stop else [])
     fit_kwargs.setdefault("verbose", 0)  # the consoles draw progress; Keras bars would garble them
     data = fit_inputs(values, x, y, fit_kwargs.pop("batch_size", fitting.batch_size),
                       class_weights(values.get("class_weight", "none"), y), model.output_shape[-1], fitting.seed)
     fit_whitening(model, x, fitting.seed)  # a frozen whitening layer's filters, from these faces
-    history = model.fit(**data, validation_data=validation, callbacks=cbs, **fit_kwargs)
+    phased = transfer.plan(model, values, fit_kwargs.get("initial_epoch", 0), fit_kwargs.get("epochs", 1),
+                           fitting.feature_cache)
+    if phased is None:
+        history = run_fit(model, **data, validation_data=validation, callbacks=recipe + caller, **fit_kwargs)
+    else:
+        history = transfer.fit_in_phases(phased, x, data, validation, recipe, caller, fit_kwargs, run_fit,
+                                         fitting.feature_cache)
     return FitResult(history, bool(stop and stop.cut))
+
+
+def run_fit(model: keras.Model, **kwargs) -> keras.callbacks.History:
+    """The one call of `model.fit` (a transfer phase trains the full model or its head)."""
+    return model.fit(**kwargs)

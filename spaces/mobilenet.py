@@ -3,9 +3,13 @@ at several input sizes.
 
 The 48x48 grayscale input is resized and repeated to 3 channels inside the model (never
 pre-resized in memory: `python bench/bench_search.py mobilenet` prints what 224x224x3 float32
-copies of the training split would take). The top `unfreeze_layers` backbone layers train,
-BatchNorm layers always stay frozen and run in inference mode, so fine-tuning does not wreck
-their ImageNet statistics.
+copies of the training split would take). The top `unfreeze_layers` backbone layers train;
+BatchNorm layers are never trained and run in inference mode, so fine-tuning does not wreck
+their statistics. How a fit fine-tunes is transfer learning's hyperparameters
+(`spaces.finetune`): a first phase with the backbone frozen (`frozen_phase`), the fine-tuning
+rate (`finetune_lr_factor`), and whether BatchNorm keeps ImageNet's statistics or re-estimates
+them on the faces (`batch_norm_mode`). Trials saved before they existed are rebuilt without
+them, and train as they did: one phase, BatchNorm on ImageNet's statistics (`SPACE.legacy`).
 
 The space proposes only what its weights source can serve at every input size: random init
 (`weights=None`) every alpha; a local weights file alpha 1.0 (it is the alpha-1.0 file); ImageNet
@@ -20,10 +24,12 @@ fails with that reason before anything is downloaded.
 from pathlib import Path
 
 import keras
+import keras_tuner as kt
 
 from fer.errors import UserError
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
-from spaces.interface import Space
+from spaces.finetune import finetune_choices
+from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX, compile_with_recipe
 
 INPUT_SIZES = [48, 64, 96, 128, 160, 192, 224]
@@ -32,7 +38,7 @@ LOCAL_WEIGHTS_ALPHA = 1.0  # a local weights file is the alpha-1.0 no-top backbo
 IMAGENET_ROWS = (96, 128, 160, 192, 224)  # input sizes with an ImageNet file of their own
 WIDE_ALPHAS = (1.3, 1.4)   # whose ImageNet files exist at 224 only
 BACKBONE_LAYERS = 155      # layers of MobileNetV2(include_top=False, pooling="avg"); checked by the tests
-KEY_HPS = ("input_size", "unfreeze_layers", "learning_rate", "augment")  # leaderboard columns
+KEY_HPS = ("input_size", "unfreeze_layers", "frozen_phase", "learning_rate", "augment")  # leaderboard columns
 UNFREEZE_CHOICES = [0, 10, 20, 40, 80, BACKBONE_LAYERS]  # 0 = frozen, 155 = all
 
 
@@ -88,14 +94,33 @@ def backbone_model(weights, alpha: float, size: int) -> keras.Model:
                          f"could not be had: {type(e).__name__}: {e}") from None
 
 
+def saved_before_phases(hp) -> bool:
+    """A trial of a search from before transfer learning's hyperparameters (`spaces.finetune`): its
+    saved space is whole but lacks `frozen_phase`, as does every trial of such a search resumed.
+    The first build of a new search holds at most the --fix pins (Fixed)."""
+    names = {p.name for p in hp.space}
+    saved_trial = any(not isinstance(p, kt.engine.hyperparameters.Fixed) for p in hp.space)
+    return saved_trial and "unfreeze_layers" in hp.values and "frozen_phase" not in names
+
+
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
-    options = options or SpaceOptions()
+    return network(hp, options or SpaceOptions(), phased=True)
+
+
+def build_before_phases(hp, options: SpaceOptions | None = None) -> keras.Model:
+    """Such a trial as it was trained: the phases undeclared, so its fit runs unphased."""
+    return network(hp, options or SpaceOptions(), phased=False)
+
+
+def network(hp, options: SpaceOptions, phased: bool) -> keras.Model:
     inputs, x = inputs_scaled(hp, options, augment_default="light")
     class_weighting_choice(hp)
     size = hp.Choice("input_size", INPUT_SIZES, default=96)
     alpha = alpha_choice(hp, options.weights)
     unfreeze = hp.Choice("unfreeze_layers", UNFREEZE_CHOICES, default=20)
     dropout = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
+    if phased:
+        finetune_choices(hp)
 
     if size != x.shape[1]:  # the input's side, or the crop's when crop_size cut a window
         x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
@@ -107,7 +132,7 @@ def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     n = len(backbone.layers)
     for i, layer in enumerate(backbone.layers):
         layer.trainable = i >= n - unfreeze and not isinstance(layer, keras.layers.BatchNormalization)
-    x = backbone(x, training=False)  # BatchNorm in inference mode even when unfrozen
+    x = backbone(x, training=False)  # BatchNorm in inference mode: its layers are never trainable
     outputs = classifier_head(x, options.num_classes, dropout)
     model = keras.Model(inputs, outputs, name="mobilenetv2")
     return compile_with_recipe(model, hp, lr_range=(1e-5, 3e-3, 3e-4))
@@ -130,4 +155,6 @@ def check_weights(weights) -> None:
                         "~/.keras/models/, or pass --weights none for random init") from None
 
 
-SPACE = Space("mobilenet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX)
+SPACE = Space("mobilenet", build, __doc__, key_hps=KEY_HPS, quick_fix=QUICK_FIX, legacy=(
+    LegacyRebuild("trials saved before frozen_phase, finetune_lr_factor and batch_norm_mode existed",
+                  saved_before_phases, build_before_phases),))
