@@ -122,8 +122,7 @@ def fit(model: keras.Model, values: dict, x, y, fitting: Fitting, validation=Non
     if phased is None:
         history = run_fit(model, **data, validation_data=validation, callbacks=recipe + caller, **fit_kwargs)
     else:
-        history = transfer.fit_in_phases(phased, x, data, validation, recipe, caller, fit_kwargs, run_fit,
-                                         fitting.feature_cache)
+        history = transfer.fit_in_phases(phased, x, data, validation, recipe, caller, fit_kwargs, run_fit)
     return FitResult(history, bool(stop and stop.cut))
 
 

@@ -103,6 +103,7 @@ class Plan:
     phases: list
     cached: bool  # frozen phases train the head on cached features
     adapt: bool  # BatchNorm re-estimated on the faces first
+    cache_folder: str | None = None  # where cached features live (search.feature_cache)
 
 
 def plan(model: keras.Model, values: dict, first: int, end: int, cache_folder) -> Plan | None:
@@ -116,7 +117,7 @@ def plan(model: keras.Model, values: dict, first: int, end: int, cache_folder) -
     adapt = setting(values, "batch_norm_mode") == "adapt"
     if len(steps) == 1 and not cached and not adapt:
         return None
-    return Plan(parts, steps, cached, adapt)
+    return Plan(parts, steps, cached, adapt, cache_folder)
 
 
 class WholeFit(keras.callbacks.Callback):
@@ -212,8 +213,8 @@ class CachedData:
         return self.ready
 
 
-def fit_in_phases(plan_: Plan, x, data: dict, validation, recipe: list, caller: list, fit_kwargs: dict, run,
-                  cache_folder=None) -> keras.callbacks.History:
+def fit_in_phases(plan_: Plan, x, data: dict, validation, recipe: list, caller: list, fit_kwargs: dict,
+                  run) -> keras.callbacks.History:
     """Fit `plan_.parts.model` on the faces `x` phase by phase: `data` and `validation` as model.fit
     takes them, the `recipe`'s callbacks on the model each phase trains, the `caller`'s on the whole
     fit (WholeFit); `run(model, **kwargs)` is the core's model.fit."""
@@ -227,7 +228,7 @@ def fit_in_phases(plan_: Plan, x, data: dict, validation, recipe: list, caller: 
     for c in recipe:
         if isinstance(c, WarmupCosine):
             c.span(end)
-    whole, cached = WholeFit(caller, model, end), CachedData(parts, data, validation, cache_folder)
+    whole, cached = WholeFit(caller, model, end), CachedData(parts, data, validation, plan_.cache_folder)
     histories, start = [], first
     whole.begin()
     for phase in plan_.phases:
