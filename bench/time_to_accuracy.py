@@ -44,6 +44,7 @@ BENCH_RECIPES = {
     "cpu-2h+flips": (TODAY, {"flip_mode": "alternating"}),
     "cpu-2h+linear": (TODAY, {"lr_schedule": "linear"}),
     "cpu-2h+smoothing": (TODAY, {"label_smoothing": 0.2}),
+    "cpu-2h+sgd": (TODAY, {"optimizer": "sgd"}),
 }
 CPU_FLAGS = r"grep -o -w 'avx512[a-z_0-9]*\|avx2\|amx[a-z_]*' /proc/cpuinfo | sort -u"
 

@@ -42,6 +42,7 @@ class RunConfig:
     fixed: dict = field(default_factory=dict)  # --fix NAME=VALUE: hyperparameters held at one value
     tensorboard: bool = True  # per-trial logs in <project>/tensorboard/ (TensorFlow backend)
     time_budget: str | None = None  # as given, e.g. "2h"; each session (run or --resume) gets its own
+    report: bool = False  # --report: the time budget covers the search, the winners' retraining and the report
     recipe: dict = field(default_factory=dict)  # --recipe: its name, path, sha256 and contents (search.recipe_files)
     # filled in by the runner, for the record
     resolved: dict = field(default_factory=dict)

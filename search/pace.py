@@ -33,3 +33,31 @@ def start_budget(config, n_train: int) -> TimeBudget | None:
     budget = TimeBudget.starting_now(seconds)
     config.resolved["time_budget"] = budget.record()  # distributed workers stop on the same deadline
     return budget
+
+
+def time_inference(model, input_shape, batch: int = 256, repeats: int = 2) -> float:
+    """Seconds per image of `model.predict` here (after one warm-up batch): what evaluation and TTA cost."""
+    import time
+
+    import numpy as np
+    x = np.random.default_rng(0).integers(0, 256, size=(batch, *input_shape), dtype=np.uint8)
+    model.predict(x, batch_size=batch, verbose=0)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict(x, batch_size=batch, verbose=0)
+    return (time.perf_counter() - start) / (repeats * batch)
+
+
+def estimate_image_seconds(config) -> float:
+    """Seconds per image of one forward pass of the space's default model (at its --fix'ed point)."""
+    import keras
+    import keras_tuner as kt
+
+    from search import tf_memory
+    options = space_options(config)
+    mark = tf_memory.mark()
+    try:
+        keras.backend.clear_session()
+        return time_inference(fixed_point_builder(config, options)(kt.HyperParameters()), options.input_shape)
+    finally:
+        tf_memory.release(mark)

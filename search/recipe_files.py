@@ -19,7 +19,7 @@ RECIPE_SUFFIX = ".toml"
 SEARCH_KEYS = {"space": (str, "spaces"), "tuner": (str, TUNERS), "objective": (str, tuple(OBJECTIVES)),
                "max_trials": (int, None), "max_epochs": (int, None), "iterations": (int, None),
                "time_budget": (str, None), "batch_size": (int, None), "patience": (int, None), "seed": (int, None),
-               "precision": (str, PRECISIONS), "tensorboard": (bool, None),
+               "precision": (str, PRECISIONS), "tensorboard": (bool, None), "report": (bool, None),
                "quick_pins": (bool, None)}  # hold the space's own quick pins (spaces.quick_fixed) under [pins]
 TOP_KEYS = ("description", "search", "pins", "report")
 AT_LEAST_ONE = ("max_trials", "max_epochs", "iterations", "batch_size", "top", "epochs")

@@ -57,7 +57,7 @@ RESUMED_SETTINGS = {"max_trials": ("--max-trials",), "max_epochs": ("--max-epoch
                     "batch_size": ("--batch-size",), "patience": ("--patience",), "seed": ("--seed",),
                     "data": ("--data",), "hyperband_iterations": ("--iterations",), "precision": ("--precision",),
                     "weights": ("--weights",), "fixed": ("--fix",), "tensorboard": ("--no-tensorboard",),
-                    "recipe": ("--recipe", "--quick")}
+                    "recipe": ("--recipe", "--quick"), "report": ("--report",)}
 
 
 def inherit_settings(config: RunConfig, old: RunConfig, given: set[str]) -> None:
@@ -110,9 +110,10 @@ def build_tuner(config: RunConfig, overwrite: bool, dist: DistributedConfig) -> 
         return search_tuner(config, overwrite), (host, port)
 
 
-def set_up(config: RunConfig, dist: DistributedConfig) -> tuple:
+def set_up(config: RunConfig, dist: DistributedConfig, started: float) -> tuple:
     """Everything before the first trial: the project checked, the data opened, precision and budget
-    settled, the tuner made and config.json written. Returns (tuner, its address, data, budget)."""
+    settled (with --report, the whole pipeline planned from `started`), the tuner made and config.json
+    written. Returns (tuner, its address, data, budget, the plan's lines)."""
     from fer.cache import atomic_write_text
     from search.hypermodel import declared_space
     from search.pace import start_budget
@@ -125,13 +126,22 @@ def set_up(config: RunConfig, dist: DistributedConfig) -> tuple:
     if config.space == "mobilenet":
         check_weights(space_options(config).weights)
     resolve(config, int(len(data[1])), int(len(data[3])), ds)
-    budget = start_budget(config, len(data[1]))
+    plan = []
+    if config.report:
+        from search.pipeline import start_search_share
+        budget = start_search_share(config, ds, data, started, plan)
+    else:
+        budget = start_budget(config, len(data[1]))
     clear_project(config)
     tuner, address = build_tuner(config, overwrite, dist)
     config.resolved["space_choices"] = declared_space(tuner.oracle.hyperparameters)
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
-    return tuner, address, ds, data, budget
+    if config.report:
+        from search.pipeline import write_state
+        write_state(config.project_dir, phase="search", plan={k: v for k, v in config.resolved["plan"].items()
+                                                             if k != "deadline"})
+    return tuner, address, ds, data, budget, plan
 
 
 def search_session(tuner, console, address, dist: DistributedConfig, data: tuple) -> bool:
@@ -147,15 +157,17 @@ def search_session(tuner, console, address, dist: DistributedConfig, data: tuple
 
 
 @holding_project_lock("search.run")
-def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | None = None) -> int:
-    """The search in this process; or, with --workers/--role chief, the chief serving workers."""
+def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | None = None,
+        command_started: float | None = None) -> int:
+    """The search in this process; or, with --workers/--role chief, the chief serving workers.
+    `command_started`: when the command began (a --report plan counts its budget from there)."""
     from search.console import make_console
 
     dist = dist or DistributedConfig(project=config.project_name, runs_dir=config.runs_dir)
-    tuner, address, ds, data, budget = set_up(config, dist)
+    tuner, address, ds, data, budget, plan = set_up(config, dist, command_started or time.time())
     console = make_console(plain)
     tuner.setup_reporting(config, console, len(data[1]), budget=budget)
-    for line in tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + disk_space_lines(config, tuner):
+    for line in plan + tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + disk_space_lines(config, tuner):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "
@@ -171,7 +183,7 @@ def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | 
         console.stop()
         stopped_by_budget = stopped_by_budget or bool(budget and budget.spent())
         log_session(config.project_dir, budget, started, time.time(), stopped_by_budget)
-    if stopped_by_budget:
+    if stopped_by_budget and not config.report:
         console.line(f"time budget spent ({config.time_budget}; {fmt_duration(time.time() - started)} of searching, "
                      f"{fmt_duration(max(0.0, budget.left()))} left, less than an epoch at the pace so far); "
                      f"continue with: {resume_command('30m')}")
@@ -196,12 +208,14 @@ def finish(tuner, config: RunConfig, console) -> int:
     if not leaderboard.ranked(rows, config.direction):
         print("error: no trial completed; see the reasons above", file=sys.stderr)
         return 1
-    console.line(f"next: python -m search.report --run {config.project_dir}   (retrain the winners, test once)")
+    if not config.report:
+        console.line(f"next: python -m search.report --run {config.project_dir}   (retrain the winners, test once)")
     return 0
 
 
 def main(argv=None) -> int:
     from search.run_args import chosen_recipe, distributed_from_args, flags_of, project_name
+    started = time.time()
     parser, args, given = parse_command(build_parser, argv)
     start_search_process(args.verbose)
     dist = None
@@ -219,7 +233,16 @@ def main(argv=None) -> int:
             from search.distributed.chief import parse_address
             settle_chief_token(parse_address(dist.listen, "--listen")[0] if dist.listen else "127.0.0.1",
                                local_only=not dist.listen, trusted=dist.trusted_network, environ=os.environ)
+        if config.resume and not config.report:  # a --report run continues as one
+            from search.pipeline import PIPELINE_FILE
+            config.report = (config.project_dir / PIPELINE_FILE).is_file()
+        if config.report:
+            from search.pipeline import run_pipeline
+            return run_pipeline(config, run, plain=True if args.plain else None, dist=dist, started=started)
         return run(config, plain=True if args.plain else None, dist=dist)
+    except KeyboardInterrupt:  # in a --report run's report (the search says so itself)
+        print(f"interrupted; continue with: {resume_command()}", file=sys.stderr)
+        return 130
     except UserError as e:
         return print_user_error(e, parser.prog)
     except (OSError, WriteFault) as e:  # a full or read-only disk: one line, and the way on

@@ -15,7 +15,7 @@ EXAMPLES = ("python -m search.run --space cnn --data demo --quick",
             "python -m search.run --recipe cpu-2h --show-space")
 # What a recipe's [search] table sets: the settings of these flags (their dests) when not given.
 RECIPE_SETTINGS = ("space", "tuner", "objective", "max_trials", "max_epochs", "iterations", "time_budget",
-                   "batch_size", "patience", "seed", "precision", "tensorboard")
+                   "batch_size", "patience", "seed", "precision", "tensorboard", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +67,9 @@ def add_budget_flags(p: argparse.ArgumentParser, d: RunConfig) -> None:
     budget.add_argument("--time-budget", metavar="DURATION",
                         help="wall clock for this run (90m, 2h, 1h30m): no trial or epoch starts that would not fit "
                              "at the pace seen so far; with --resume, the time to add")
+    budget.add_argument("--report", action="store_true",
+                        help="then retrain the winners and write the report in the same command, the whole of it "
+                             "inside --time-budget: the split is planned from the pace measured here and printed")
 
 
 def add_output_flags(p: argparse.ArgumentParser, d: RunConfig) -> None:
@@ -146,7 +149,7 @@ def config_from_args(args, given: set[str] = frozenset()) -> RunConfig:
                      project=project_of(args, recipe), overwrite=args.overwrite, resume=args.resume,
                      precision=s["precision"], weights=None if args.weights.lower() == "none" else args.weights,
                      runs_dir=args.runs_dir, patience=s["patience"], hyperband_iterations=s["iterations"],
-                     time_budget=s["time_budget"], tensorboard=s["tensorboard"], fixed=pins | fixed,
+                     time_budget=s["time_budget"], tensorboard=s["tensorboard"], report=s["report"], fixed=pins | fixed,
                      recipe=recipe.record() if recipe is not None else {})
 
 

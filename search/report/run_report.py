@@ -5,6 +5,7 @@ winner (also on the test images without a twin in train or val), name the best b
 estimate which hyperparameters mattered, then write the folder (atomically) and say where it is.
 """
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,11 +34,15 @@ def report_run(run: str, options: ReportConfig, console) -> dict:
     data = {s: tuple(np.asarray(a) for a in ds.split(s)) for s in ("train", "val", "test")}
     twins = twin_mask(data)
     keras.mixed_precision.set_global_policy(retraining_precision(config, options.precision))
-    models, probs, cams = retrain_winners(config, done[:options.top], data, options, console)
+    from search.report.report_budget import report_budget
+    started = time.time()
+    options, budget = report_budget(config, done[:options.top], data, options, console)
+    models, probs, cams = retrain_winners(config, done[:options.top], data, options, console, budget)
     for m in models:
         m["test_without_twins"] = scores_without_twins(data["test"][1], probs[f"probs_{m['name']}"], twins)
     meta = report_meta(config, ds, done, models, options, twins)
     out = Path(options.reports_dir) / config.project_name
+    meta["wall_seconds"] = {"retraining_and_scoring": round(time.time() - started, 1)}
     write_report(out, run, config, rows, done, meta, data, probs, cams, options)
     from search.report.tables import TABLE_HEADER, table_rows
     console.results(TABLE_HEADER, table_rows(models), f"{config.project_name}: winners on the test split")
@@ -51,15 +56,16 @@ def report_run(run: str, options: ReportConfig, console) -> dict:
     return meta
 
 
-def retrain_winners(config, best: list[dict], data: dict, options: ReportConfig, console) -> tuple[list, dict, dict]:
+def retrain_winners(config, best: list[dict], data: dict, options: ReportConfig, console,
+                    budget=None) -> tuple[list, dict, dict]:
     """Retrain and score each winner in turn, then the ensemble of them all; returns their records,
-    test probabilities (plain and TTA) and Grad-CAMs."""
+    test probabilities (plain and TTA) and Grad-CAMs. `budget`: the retraining's TimeBudget
+    (search.report.report_budget), shared out as it goes."""
     from search import tf_memory
     from search.report.ensemble import ENSEMBLE, ensemble_entry, save_ensemble_model
     from search.report.evaluate import evaluate, gradcam_maps
     from search.report.retrain import retrain
     models, results, probs, cams = [], [], {}, {}
-    budget = retrain_budget(options, len(best), console)
     for rank, row in enumerate(best, start=1):
         console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", options.epochs or config.max_epochs)
         mark = tf_memory.mark()
@@ -103,18 +109,6 @@ def keep_probs(probs: dict, name: str, result: dict) -> None:
         probs[f"probs_tta_{name}"] = result["probs_tta"]
 
 
-def retrain_budget(options: ReportConfig, winners: int, console):
-    """The retraining's TimeBudget, split as it goes: each winner gets what is left over those still to train."""
-    if not options.time_budget:
-        return None
-    from search.budget import TimeBudget, fmt_duration, parse_duration
-    budget = TimeBudget.starting_now(parse_duration(options.time_budget))
-    console.line(f"time budget {fmt_duration(budget.seconds)} for {winners} winner{'s' * (winners != 1)}: each gets "
-                 f"what is left divided by the winners still to train ({fmt_duration(budget.seconds / winners)} for "
-                 "the first), and stops at the end of an epoch once another would not fit in its share")
-    return budget
-
-
 def report_meta(config, ds, done: list[dict], models: list[dict], options, twins) -> dict:
     """What metrics.json holds: the report's facts, the best model by validation, the importance
     estimate, the test images with a twin in train or val, and every model's scores."""
@@ -148,7 +142,9 @@ def write_report(out: Path, run: str, config, rows, done, meta: dict, data: dict
         write_json(tmp / REPORT_CONFIG_FILE, {"run": run, "search_config": str(config.project_dir / CONFIG_FILE),
                                               **{k: getattr(options, k) for k in REPORT_ARGS}})
         left_out = LeftOut()
+        started = time.time()
         sections = page_sections(tmp, config, rows, done, meta, data, probs, cams, left_out)
+        meta.setdefault("wall_seconds", {})["figures"] = round(time.time() - started, 1)
         meta["figures_left_out"] = left_out.items
         write_json(tmp / METRICS_FILE, meta)
         from search.report.page import write_index

@@ -1,0 +1,123 @@
+"""`search.run --time-budget 2h --report`: one duration for the search, the winners' retraining,
+their scoring (TTA included) and the report.
+
+Before the first trial the pace is measured (an epoch of the space's default model, a forward pass
+per image) and search.planner splits the budget; the plan is printed and recorded in config.json.
+The search runs under its share; then the report, in the same command, under what is left to the
+deadline (search.report.report_budget keeps its scoring inside it). pipeline.json in the project
+says which phase was reached, so `--resume` continues an interrupted plan: the rest of the search
+and then the report, or the report alone once the search had ended.
+"""
+import json
+from pathlib import Path
+
+from fer.cache import atomic_write_text
+from fer.errors import UserError
+from search.budget import TimeBudget, fmt_duration, now, parse_duration
+from search.planner import Pace, PipelinePlan, plan_lines, plan_pipeline
+
+PIPELINE_FILE = "pipeline.json"
+FINAL_EPOCHS_CAP = 60  # per winner, when the recipe's [report] table does not say
+DEFAULT_TOP, DEFAULT_TTA = 2, "ten-crop"
+
+
+def report_wishes(config) -> dict:
+    """What the report is asked for: the recipe's [report] table over these defaults."""
+    table = ((config.recipe or {}).get("contents") or {}).get("report") or {}
+    return {"top": table.get("top", DEFAULT_TOP), "epochs": table.get("epochs", FINAL_EPOCHS_CAP),
+            "tta": table.get("tta", DEFAULT_TTA)}
+
+
+def measured_plan(config, seconds: float, started: float, n_train: int, n_val: int, n_test: int) -> PipelinePlan:
+    """The plan for `seconds` from `started` at the pace measured here for the space's default model."""
+    from search.pace import estimate_epoch_seconds, estimate_image_seconds
+    wishes = report_wishes(config)
+    pace = Pace(estimate_epoch_seconds(config, n_train), estimate_image_seconds(config), n_val, n_test)
+    trial_epochs = 1 if config.tuner == "hyperband" else config.max_epochs  # Hyperband's first rounds: 1 epoch
+    return plan_pipeline(seconds, pace, trial_epochs=trial_epochs, max_trials=config.trials_cap,
+                         top=wishes["top"], final_epochs_cap=wishes["epochs"], tta=wishes["tta"],
+                         spent=now() - started)
+
+
+def read_state(project_dir: Path) -> dict:
+    path = Path(project_dir) / PIPELINE_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        raise UserError(f"{path}: damaged; delete it to resume the search as a search without its report") from None
+
+
+def write_state(project_dir: Path, **fields) -> None:
+    state = {**read_state(project_dir), **fields}
+    atomic_write_text(Path(project_dir) / PIPELINE_FILE, json.dumps(state, indent=2) + "\n")
+
+
+def start_search_share(config, ds, data: tuple, started: float, console_lines: list) -> TimeBudget:
+    """Plan (or, on --resume, continue the plan of) the pipeline; the search's TimeBudget. The plan
+    goes into config.resolved["plan"] and pipeline.json; its lines into `console_lines`."""
+    n_train, n_val, n_test = len(data[1]), len(data[3]), len(ds.split("test")[1])
+    state = read_state(config.project_dir) if config.resume else {}
+    if state.get("plan") and not config.time_budget:  # the rest of the plan that was interrupted
+        plan = PipelinePlan(**state["plan"])
+        search_left = max(0.0, plan.search_seconds - searched_seconds(config.project_dir))
+        deadline = started + search_left + plan.report_seconds
+        console_lines.append(f"continuing the plan: {fmt_duration(search_left)} of search left, then the report "
+                             f"({fmt_duration(plan.report_seconds)})")
+    else:
+        if not config.time_budget:
+            raise UserError("--report plans one duration for the search and its report: give --time-budget "
+                            "(e.g. --time-budget 2h)")
+        plan = measured_plan(config, parse_duration(config.time_budget), started, n_train, n_val, n_test)
+        search_left, deadline = plan.search_seconds, started + parse_duration(config.time_budget)
+        console_lines.extend(plan_lines(plan, report_wishes(config)["tta"]))
+    config.resolved["plan"] = {**plan.record(), "deadline": deadline}
+    config.resolved["time_budget"] = {"seconds": search_left, "deadline": now() + search_left}
+    return TimeBudget(search_left, now() + search_left)
+
+
+def searched_seconds(project_dir: Path) -> float:
+    """The wall clock of the search's sessions so far (budget.json)."""
+    from search.budget import BUDGET_FILE
+    path = Path(project_dir) / BUDGET_FILE
+    return sum(s.get("wall_seconds", 0.0) for s in json.loads(path.read_text())) if path.is_file() else 0.0
+
+
+def searched_already(config) -> bool:
+    """Whether a --resume'd --report run had finished its search (then only the report is left)."""
+    return bool(config.resume and config.report and read_state(config.project_dir).get("phase") == "report")
+
+
+def run_report_phase(config, plain: bool | None) -> int:
+    """The report of the search just run, under what is left until the plan's deadline."""
+    from search.report.outputs import reporting_run
+    from search.report.progress import ReportConsole
+    from search.report.report_config import ReportConfig
+    from search.report.run_report import report_run
+    from search.report.winners import completed_trials
+    plan = config.resolved["plan"]
+    left = plan["deadline"] - now()
+    distinct = len(completed_trials(str(config.project_dir), 1)[2])
+    options = ReportConfig(run=str(config.project_dir), top=min(plan["winners"], distinct),
+                           epochs=plan["final_epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s")
+    console = ReportConsole(plain=plain)
+    console.line(f"report: {options.top} winner{'s' * (options.top != 1)}, up to {options.epochs} epochs each, "
+                 f"{options.tta or 'no'} TTA, in the {fmt_duration(max(0.0, left))} left of the plan")
+    with reporting_run(options.run, options) as outcome:
+        report_run(options.run, options, console)
+    write_state(config.project_dir, phase="done")
+    return 1 if outcome.left_out else 0
+
+
+def run_pipeline(config, run, plain: bool | None, dist, started: float) -> int:
+    """The search (`run`, unless a resumed plan had finished it), then its report."""
+    if searched_already(config):
+        state = read_state(config.project_dir)
+        seconds = (parse_duration(config.time_budget) - (now() - started) if config.time_budget
+                   else PipelinePlan(**state["plan"]).report_seconds)
+        config.resolved["plan"] = {**state["plan"], "deadline": now() + seconds}
+        return run_report_phase(config, plain)
+    code = run(config, plain=plain, dist=dist, command_started=started)
+    if code != 0:
+        return code
+    write_state(config.project_dir, phase="report")
+    return run_report_phase(config, plain)

@@ -1,0 +1,51 @@
+"""`search.report --time-budget`: the whole report inside it, not only the retraining.
+
+Before anything trains, the first winner's model (untrained) is timed on a batch here; scoring
+every winner on validation and test, the TTA views and the figures are reserved from that pace
+(search.planner.evaluation_seconds), TTA stepping down (ten-crop, flip, none) when it would take more
+than a tenth of the budget; the retraining gets the rest, each winner an equal share of what is left.
+"""
+from dataclasses import replace
+
+from search.budget import TimeBudget, fmt_duration, now, parse_duration
+from search.planner import EVALUATION_SHARE, MARGIN, Pace, affordable_tta, evaluation_seconds
+
+
+def winner_image_seconds(config, row: dict) -> float:
+    """Seconds per image of one forward pass of the winner in `row`, built untrained."""
+    import keras
+
+    from search import tf_memory
+    from search.pace import time_inference
+    from search.project import space_options
+    from search.report.retrain import trial_hyperparameters, trial_record
+    from spaces import get_space
+    mark = tf_memory.mark()
+    try:
+        keras.backend.clear_session()
+        options = space_options(config)
+        hp = trial_hyperparameters(trial_record(config.project_dir, row["trial_id"]))
+        return time_inference(get_space(config.space).build(hp, options), options.input_shape)
+    finally:
+        tf_memory.release(mark)
+
+
+def report_budget(config, best: list[dict], data: dict, options, console) -> tuple:
+    """(options with the TTA that fits, the retraining's TimeBudget or None without --time-budget)."""
+    if not options.time_budget:
+        return options, None
+    started = now()
+    total = parse_duration(options.time_budget)
+    pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0]),
+                n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
+    tta = affordable_tta(pace, options.tta, total, winners=len(best))
+    if tta != options.tta:
+        console.line(f"--tta {options.tta} would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(total)} budget "
+                     f"at {pace.image_seconds * 1000:.2f} ms an image here (measured): scoring {tta or 'without TTA'}")
+    reserved = evaluation_seconds(pace, tta, len(best))
+    retraining = max(0.0, total * (1 - MARGIN) - reserved - (now() - started))
+    console.line(f"time budget {fmt_duration(total)}: {fmt_duration(reserved)} kept for scoring {len(best)} "
+                 f"winner{'s' * (len(best) != 1)}{f' with {tta} TTA' if tta else ''} and the figures, "
+                 f"{fmt_duration(retraining)} for retraining (each winner what is left divided by the winners still "
+                 "to train); an epoch that would not fit its share does not start")
+    return replace(options, tta=tta), TimeBudget(seconds=retraining, deadline=now() + retraining)

@@ -1,0 +1,53 @@
+"""`search.run --time-budget D --report` (search.pipeline): the plan, the report in the same command
+inside the budget, and --resume continuing an interrupted plan."""
+import json
+import time
+
+from search import pipeline
+from search import run as run_cli
+from search.report import run_report
+from tests.conftest import search_args
+
+BUDGET_SECONDS = 40
+
+
+SEARCH = ("--space", "baseline", "--tuner", "random", "--max-epochs", 1)
+
+
+def pipeline_args(tiny_demo, *extra):
+    return search_args(tiny_demo, "p", *SEARCH, "--time-budget", f"{BUDGET_SECONDS}s", "--report", *extra)
+
+
+def test_the_whole_command_stays_inside_its_budget_and_records_its_plan(workdir, tiny_demo, capsys):
+    started = time.time()
+    assert run_cli.main(pipeline_args(tiny_demo)) == 0
+    wall = time.time() - started
+    assert wall <= BUDGET_SECONDS * 1.03, wall
+    out = capsys.readouterr().out
+    assert "plan for 0m40s: one epoch of the space's default model takes" in out
+    plan = json.loads((workdir / "tuner_runs/p/config.json").read_text())["resolved"]["plan"]
+    assert plan["search_seconds"] + plan["final_seconds"] + plan["evaluation_seconds"] <= BUDGET_SECONDS
+    assert plan["winners"] >= 1 and plan["final_epochs"] >= 1
+    metrics = json.loads((workdir / "reports/p/metrics.json").read_text())
+    assert len([m for m in metrics["models"] if m["name"] != "ensemble"]) == min(plan["winners"], 2)
+    assert json.loads((workdir / "tuner_runs/p/pipeline.json").read_text())["phase"] == "done"
+
+
+def test_a_run_interrupted_after_its_search_resumes_into_its_report(workdir, tiny_demo, monkeypatch):
+    calls = []
+    real = run_report.report_run
+
+    def interrupted(*args, **kwargs):
+        calls.append("report")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_report, "report_run", interrupted)
+    assert run_cli.main(pipeline_args(tiny_demo)) == 130
+    trials = sorted(p.name for p in (workdir / "tuner_runs/p").glob("trial_*"))
+    assert calls == ["report"] and trials
+    assert json.loads((workdir / "tuner_runs/p/pipeline.json").read_text())["phase"] == "report"
+    monkeypatch.setattr(run_report, "report_run", real)
+    assert run_cli.main(search_args(tiny_demo, "p", *SEARCH, "--resume")) == 0  # what the interruption printed
+    assert sorted(p.name for p in (workdir / "tuner_runs/p").glob("trial_*")) == trials  # no trial re-run
+    assert (workdir / "reports/p/metrics.json").is_file()
+    assert pipeline.read_state(workdir / "tuner_runs/p")["phase"] == "done"
