@@ -117,13 +117,16 @@ def epoch_printer(name: str):
     return EpochLines()
 
 
-def accuracy(model, x, y, tta: str) -> float:
+def scores(model, x, y, tta: str) -> tuple[float, float]:
+    """(accuracy, macro-F1) of `model` on (x, y), averaged over `tta`'s views."""
     import numpy as np
 
+    from fer.metrics import class_report
     from fer.tta import model_crop_size, predict_tta
     probs = predict_tta(lambda v: model.predict(v, batch_size=256, verbose=0), x, tta,
                         model_crop=model_crop_size(model))
-    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y).reshape(-1)))
+    report = class_report(np.asarray(y).reshape(-1), np.argmax(probs, axis=1))
+    return float(report["accuracy"]), float(report["macro_f1"])
 
 
 def train_and_score(recipe: BenchRecipe, splits: dict, args) -> dict:
@@ -140,19 +143,23 @@ def train_and_score(recipe: BenchRecipe, splits: dict, args) -> dict:
         checkpoint = Path(tmp) / "best.weights.h5"
         started = time.time()
         result = fit(model, values, x, y, fitting, validation=validation, checkpoint=checkpoint,
-                     budget=TimeBudget.starting_now(args.minutes * 60), callbacks=[epoch_printer(recipe.name)],
-                     epochs=args.max_epochs)
+                     budget=None if args.epochs else TimeBudget.starting_now(args.minutes * 60),
+                     callbacks=[epoch_printer(recipe.name)], epochs=args.epochs or args.max_epochs)
         wall = time.time() - started
         if checkpoint.is_file():
             model.load_weights(checkpoint)
     history = result.history.history
     scoring = inference_model(model)  # what search.report saves: its centre crop is what TTA windows fit
-    return {"recipe": recipe.name, "space": recipe.space, "pins": recipe.pins, "minutes": args.minutes,
+    return {"recipe": recipe.name, "space": recipe.space, "pins": recipe.pins,
+            "minutes": round(wall / 60, 2) if args.epochs else args.minutes, "planned_epochs": args.epochs,
             "wall_minutes": round(wall / 60, 2), "epochs": len(history["loss"]),
             "best_epoch": 1 + int(np.argmax(history["val_accuracy"])), "tta": args.tta,
-            "val_accuracy": accuracy(scoring, *validation, args.tta),
-            "test_accuracy": accuracy(scoring, *splits["test"], args.tta),
-            "history": {k: [float(v) for v in vs] for k, vs in history.items()}}
+            **scored(scoring, validation, splits["test"], args.tta), "history": {k: [float(v) for v in vs] for k, vs in history.items()}}
+
+
+def scored(model, validation, test, tta: str) -> dict:
+    (val, val_f1), (test, test_f1) = scores(model, *validation, tta), scores(model, *test, tta)
+    return {"val_accuracy": val, "val_macro_f1": val_f1, "test_accuracy": test, "test_macro_f1": test_f1}
 
 
 def row_line(row: dict) -> str:
@@ -170,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", metavar="NEW", help="then train NEW for the same minutes; one row each")
     parser.add_argument("--data", default="data/fer2013", help="a prepared FER-2013 folder (or demo)")
     parser.add_argument("--max-epochs", type=int, default=100, help="the cap the schedule is planned over")
+    parser.add_argument("--epochs", type=int,
+                        help="instead of --minutes: exactly this many epochs, the schedule planned for them (equal "
+                             "epochs, not equal minutes: ingredients that leave an epoch's cost alone compared on a "
+                             "machine that is not quiet; minutes= then says the wall clock they took)")
     parser.add_argument("--patience", type=int, default=5, help="early stopping's, under a plateau schedule")
     parser.add_argument("--tta", choices=("none", "flip", "ten-crop"), default="none",
                         help="views averaged when scoring (multi-crop evaluation)")
@@ -182,8 +193,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     print(f"cpu flags: {cpu_flags()}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
     try:
-        if args.minutes <= 0 or args.max_epochs < 1:
-            raise UserError(f"--minutes {args.minutes:g} --max-epochs {args.max_epochs}: both must be positive")
+        if args.minutes <= 0 or args.max_epochs < 1 or (args.epochs is not None and args.epochs < 1):
+            raise UserError(f"--minutes {args.minutes:g} --max-epochs {args.max_epochs} --epochs {args.epochs}: "
+                            "each must be positive")
         recipes = [resolve(spec) for spec in [args.recipe, *([args.compare] if args.compare else [])]]
         splits = load_splits(args.data)
         import keras
@@ -191,7 +203,8 @@ def main(argv=None) -> int:
         rows = []
         for recipe in recipes:
             print(f"{recipe.name}: {recipe.space}, batch {recipe.batch_size}, "
-                  f"{', '.join(f'{k}={v}' for k, v in recipe.pins.items())}; {args.minutes:g} minutes", flush=True)
+                  f"{', '.join(f'{k}={v}' for k, v in recipe.pins.items())}; "
+                  + (f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} minutes"), flush=True)
             rows.append(train_and_score(recipe, splits, args))
             print(f"  {recipe.name}: {rows[-1]['epochs']} epochs in {rows[-1]['wall_minutes']} min, "
                   f"best on val: epoch {rows[-1]['best_epoch']}", flush=True)

@@ -82,8 +82,10 @@ def plan_pipeline(total: float, pace: Pace, *, trial_epochs: int, max_trials: in
         trial_epochs = 1  # too short for the trials' fidelity: the search shrinks first
     if epochs < min_trials + 1:
         need = (min_trials + 1) * pace.epoch_seconds + evaluation_seconds(pace, None, 1) + spent
-        raise UserError(f"--time-budget {total:.0f}s: at {pace.epoch_seconds:.0f} s an epoch here (measured) a search "
-                        f"of {min_trials} trials and a final training do not fit; give at least {math.ceil(need / 60)}m")
+        from search.budget import fmt_duration
+        raise UserError(f"--time-budget {fmt_duration(total)}: at {pace.epoch_seconds:.1f} s an epoch here (measured) a "
+                        f"search of {min_trials} trials, a final training and its scoring do not fit; give at least "
+                        f"{math.ceil(need / (1 - MARGIN))}s")
     search_min = max(min_trials * trial_epochs, SEARCH_SHARE * epochs)
     final_epochs = max(1, min(final_epochs_cap, math.floor(epochs - search_min)))
     winners = max(1, min(top, math.floor((epochs - search_min) / final_epochs)))

@@ -167,7 +167,9 @@ def run(config: RunConfig, plain: bool | None = None, dist: DistributedConfig | 
     tuner, address, ds, data, budget, plan = set_up(config, dist, command_started or time.time())
     console = make_console(plain)
     tuner.setup_reporting(config, console, len(data[1]), budget=budget)
-    for line in plan + tuner.plan_lines() + budget_lines(budget) + fixed_lines(config) + disk_space_lines(config, tuner):
+    from search.portfolio import portfolio_lines
+    for line in (plan + tuner.plan_lines() + budget_lines(budget) + fixed_lines(config)
+                 + portfolio_lines(tuner.oracle.portfolio) + disk_space_lines(config, tuner)):
         console.line(line)
     data_note = f"data {ds.path}" + (f" ({DEMO_NOTICE})" if ds.is_demo else "")
     console.search_begin(f"{config.space} / {config.tuner} / {config.objective} / "

@@ -163,6 +163,9 @@ class ReportingMixin:
 
 
 class FerHyperband(ReportingMixin, kt.Hyperband):
+    def __init__(self, hypermodel, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)  # Hyperband's own only makes the oracle
+
     def _build_hypermodel(self, hp):
         """A continuation starts from its parent's checkpoint with a fresh optimizer (keras-tuner's
         design); Keras warns about the parent's optimizer variables it skips. Expected: not shown."""
@@ -172,11 +175,13 @@ class FerHyperband(ReportingMixin, kt.Hyperband):
 
 
 class FerBayesian(ReportingMixin, kt.BayesianOptimization):
-    pass
+    def __init__(self, hypermodel, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
 class FerRandom(ReportingMixin, kt.RandomSearch):
-    pass
+    def __init__(self, hypermodel, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
 def search_tuner(config: RunConfig, overwrite: bool):
@@ -188,22 +193,26 @@ def search_tuner(config: RunConfig, overwrite: bool):
 
 
 def make_tuner(config: RunConfig, hypermodel, overwrite: bool):
-    """The configured keras-tuner tuner, seeded.
+    """The configured keras-tuner tuner, seeded, its oracle proposing the space's portfolio first.
 
     Python's, NumPy's and the backend's generators are seeded first: keras-tuner takes seed 0 (our
     default) as "no seed" and draws one from Python's global generator, so without this the same
     --seed would not give the same hyperparameters.
     """
+    from search import portfolio
     keras.utils.set_random_seed(config.seed)
-    objective = kt.Objective(config.objective, direction=config.direction)
-    common = dict(objective=objective, seed=config.seed, directory=config.runs_dir,
-                  project_name=config.project_name, overwrite=overwrite, hyperparameters=fixed_hyperparameters(config),
-                  max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED)
+    oracle_args = dict(objective=kt.Objective(config.objective, direction=config.direction), seed=config.seed,
+                       hyperparameters=fixed_hyperparameters(config), max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED,
+                       portfolio=portfolio.load_portfolio(config.space))
+    tuner_args = dict(directory=config.runs_dir, project_name=config.project_name, overwrite=overwrite)
     if config.tuner == "hyperband":
-        tuner = FerHyperband(hypermodel, max_epochs=config.max_epochs, factor=HYPERBAND_FACTOR,
-                             hyperband_iterations=config.hyperband_iterations, **common)
+        oracle = portfolio.PortfolioHyperbandOracle(max_epochs=config.max_epochs, factor=HYPERBAND_FACTOR,
+                                                    hyperband_iterations=config.hyperband_iterations, **oracle_args)
+        tuner = FerHyperband(hypermodel, oracle, **tuner_args)
         tuner.oracle.max_trials = config.trials_cap  # None: the whole plan; a number cuts it
         return tuner
     if config.tuner == "bayesian":
-        return FerBayesian(hypermodel, max_trials=config.trials_cap, **common)
-    return FerRandom(hypermodel, max_trials=config.trials_cap, **common)
+        return FerBayesian(hypermodel, portfolio.PortfolioBayesianOracle(max_trials=config.trials_cap, **oracle_args),
+                           **tuner_args)
+    return FerRandom(hypermodel, portfolio.PortfolioRandomOracle(max_trials=config.trials_cap, **oracle_args),
+                     **tuner_args)

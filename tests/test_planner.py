@@ -50,6 +50,6 @@ def test_tta_steps_down_when_it_would_take_more_than_a_tenth():
 
 def test_a_budget_without_room_for_two_trials_and_a_final_epoch_is_one_line():
     bare = Pace(epoch_seconds=10, image_seconds=0, n_val=1, n_test=1, model_seconds=0, shared_seconds=0)
-    with pytest.raises(UserError, match="give at least 1m"):
+    with pytest.raises(UserError, match="give at least 31s"):
         plan_pipeline(30, bare, trial_epochs=1, max_trials=5, top=1, final_epochs_cap=10, tta=None)
     assert plan_pipeline(31, bare, trial_epochs=3, max_trials=5, top=1, final_epochs_cap=10, tta=None).trial_epochs == 1

@@ -44,9 +44,19 @@ def test_every_bench_recipe_resolves_and_fits_its_space():
 @pytest.mark.parametrize("argv, words", [
     (["--recipe", "cpu-3h"], "--recipe cpu-3h: no such recipe"),
     (["--recipe", "quick"], "--recipe quick: takes its space from --space"),
-    (["--minutes", "0"], "--minutes 0 --max-epochs 100: both must be positive"),
+    (["--minutes", "0"], "--minutes 0 --max-epochs 100 --epochs None: each must be positive"),
 ])
 def test_a_bad_request_is_one_line(argv, words, capsys):
     assert bench.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"{bench.PROG}: error: ") and words in err
+
+
+def test_epochs_trains_exactly_that_many_without_a_budget(tiny_demo, capsys, monkeypatch):
+    from search import training
+    budgets = []
+    real_fit = training.fit
+    monkeypatch.setattr(training, "fit", lambda *a, **k: budgets.append(k["budget"]) or real_fit(*a, **k))
+    assert bench.main(["--data", str(tiny_demo), "--epochs", "2", "--recipe", "cpu-2h+smoothing"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert budgets == [None] and " epochs=2 recipe=cpu-2h+smoothing" in last
