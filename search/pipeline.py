@@ -25,7 +25,7 @@ def report_wishes(config) -> dict:
     """What the report is asked for: the recipe's [report] table over these defaults."""
     table = ((config.recipe or {}).get("contents") or {}).get("report") or {}
     return {"top": table.get("top", DEFAULT_TOP), "epochs": table.get("epochs", FINAL_EPOCHS_CAP),
-            "tta": table.get("tta", DEFAULT_TTA)}
+            "tta": table.get("tta", DEFAULT_TTA), "retrain_fix": table.get("retrain_fix", {})}
 
 
 def measured_plan(config, seconds: float, started: float, n_train: int, n_val: int, n_test: int) -> PipelinePlan:
@@ -98,7 +98,8 @@ def run_report_phase(config, plain: bool | None) -> int:
     left = plan["deadline"] - now()
     distinct = len(completed_trials(str(config.project_dir), 1)[2])
     options = ReportConfig(run=str(config.project_dir), top=min(plan["winners"], distinct),
-                           epochs=plan["final_epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s")
+                           epochs=plan["final_epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s",
+                           retrain_fix=report_wishes(config)["retrain_fix"])
     console = ReportConsole(plain=plain)
     console.line(f"report: {options.top} winner{'s' * (options.top != 1)}, up to {options.epochs} epochs each, "
                  f"{options.tta or 'no'} TTA, in the {fmt_duration(max(0.0, left))} left of the plan")

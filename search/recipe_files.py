@@ -23,7 +23,7 @@ SEARCH_KEYS = {"space": (str, "spaces"), "tuner": (str, TUNERS), "objective": (s
                "quick_pins": (bool, None)}  # hold the space's own quick pins (spaces.quick_fixed) under [pins]
 TOP_KEYS = ("description", "search", "pins", "report")
 AT_LEAST_ONE = ("max_trials", "max_epochs", "iterations", "batch_size", "top", "epochs")
-TYPE_WORDS = {int: "a whole number", str: "a string", bool: "true or false", float: "a number"}
+TYPE_WORDS = {int: "a whole number", str: "a string", bool: "true or false", float: "a number", dict: "a table"}
 
 
 @dataclass(frozen=True)

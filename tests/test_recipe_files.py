@@ -119,7 +119,7 @@ def test_a_bad_recipe_is_one_line_naming_the_file(workdir, capsys, case):
 
 
 @pytest.mark.parametrize("spec, words", [("missing.toml", "--recipe missing.toml: missing.toml not found"),
-                                         ("cpu-1h", "--recipe cpu-1h: no such recipe (shipped: cpu-2h, cpu-fast, gpu, quick")])
+                                         ("cpu-1h", "--recipe cpu-1h: no such recipe (shipped: cpu-2h, cpu-fast, gpu, mobilenet-cpu-2h, mobilenet-gpu, quick")])
 def test_a_missing_recipe_is_one_line(workdir, capsys, spec, words):
     assert main(["--recipe", spec]) == 2
     err = capsys.readouterr().err

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                        help="Keras dtype policy for retraining (the search's when not given; mixed_float16 needs a "
                             "CUDA GPU)")
+    train.add_argument("--retrain-fix", action="append", default=[], metavar="NAME=VALUE",
+                       help="retrain the winners with this hyperparameter changed, e.g. input_size=160 (the trials' "
+                            "fidelity ranked them at a smaller one); under --time-budget only where at least "
+                            "3 epochs at the new value fit each winner's share (repeatable)")
     budget = p.add_argument_group("budget")
     budget.add_argument("--time-budget", metavar="DURATION",
                         help="wall clock for all retraining (90m, 2h): each winner gets what is left divided by the "
@@ -73,8 +77,10 @@ def config_from_args(args, given: set[str] = frozenset()) -> ReportConfig:
     """The ReportConfig of these arguments, with the defaults of the run's recipe where the flags
     (`given`: their dests) leave them; one line (UserError) for a value no report can use."""
     from search.report.export import check_export
+    from search.fixed import parse_fixed
     names = {f.name for f in fields(ReportConfig)}
-    config = ReportConfig(**{k: v for k, v in vars(args).items() if k in names})
+    config = ReportConfig(**{k: v for k, v in vars(args).items() if k in names and k != "retrain_fix"},
+                          retrain_fix=parse_fixed(args.retrain_fix))
     if args.project:
         config.run = str(TUNER_RUNS_DIR / args.project)
     config.check()

@@ -8,7 +8,7 @@ METRICS_FILE = REPORT_METRICS_FILE
 PREDICTIONS_FILE = "predictions.npz"
 PER_CLASS_FILE = "per_class.csv"
 REPORT_CONFIG_FILE = "report_config.json"
-REPORT_ARGS = ("top", "epochs", "train_on", "tta", "time_budget", "data", "precision",
+REPORT_ARGS = ("top", "epochs", "train_on", "tta", "time_budget", "data", "precision", "retrain_fix",
                "recipe")  # the options written to report_config.json ("recipe": those the search's recipe set)
 
 

@@ -11,20 +11,23 @@ from search.budget import TimeBudget, fmt_duration, now, parse_duration
 from search.planner import EVALUATION_SHARE, MARGIN, Pace, affordable_tta, evaluation_seconds
 
 
-def winner_image_seconds(config, row: dict) -> float:
-    """Seconds per image of one forward pass of the winner in `row`, built untrained."""
+MIN_EPOCHS_AT_RETRAIN_FIX = 3  # --retrain-fix is dropped when fewer epochs at its values fit a winner's share
+
+
+def winner_image_seconds(config, row: dict, overrides: dict | None = None) -> float:
+    """Seconds per image of one forward pass of the winner in `row` (with `overrides`), built untrained."""
     import keras
 
     from search import tf_memory
     from search.pace import time_inference
     from search.project import space_options
-    from search.report.retrain import trial_hyperparameters, trial_record
+    from search.report.retrain import trial_record, winner_hyperparameters
     from spaces import get_space
     mark = tf_memory.mark()
     try:
         keras.backend.clear_session()
         options = space_options(config)
-        hp = trial_hyperparameters(trial_record(config.project_dir, row["trial_id"]))
+        hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), overrides)
         return time_inference(get_space(config.space).build(hp, options), options.input_shape)
     finally:
         tf_memory.release(mark)
@@ -36,7 +39,7 @@ def report_budget(config, best: list[dict], data: dict, options, console) -> tup
         return options, None
     started = now()
     total = parse_duration(options.time_budget)
-    pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0]),
+    pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0], options.retrain_fix),
                 n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
     tta = affordable_tta(pace, options.tta, total, winners=len(best))
     if tta != options.tta:
@@ -48,4 +51,36 @@ def report_budget(config, best: list[dict], data: dict, options, console) -> tup
                  f"winner{'s' * (len(best) != 1)}{f' with {tta} TTA' if tta else ''} and the figures, "
                  f"{fmt_duration(retraining)} for retraining (each winner what is left divided by the winners still "
                  "to train); an epoch that would not fit its share does not start")
-    return replace(options, tta=tta), TimeBudget(seconds=retraining, deadline=now() + retraining)
+    options = replace(options, tta=tta, retrain_fix=affordable_retrain_fix(config, best[0], data, options,
+                                                                          retraining / len(best), console))
+    return options, TimeBudget(seconds=retraining, deadline=now() + retraining)
+
+
+def affordable_retrain_fix(config, row: dict, data: dict, options, share: float, console) -> dict:
+    """options.retrain_fix when MIN_EPOCHS_AT_RETRAIN_FIX epochs at its values (timed here) fit `share`, else {}."""
+    import math
+
+    import keras
+
+    from search.precision import time_steps
+    from search.project import retraining_precision, space_options
+    from search.report.retrain import trial_record, winner_hyperparameters
+    from spaces import get_space
+    if not options.retrain_fix:
+        return {}
+    hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), options.retrain_fix)
+    space_opts = space_options(config)
+    policy = retraining_precision(config, options.precision)
+    step = time_steps(lambda _: get_space(config.space).build(hp, space_opts), policy, space_opts.input_shape,
+                      batch=config.batch_size, warmup=1, steps=2)
+    keras.mixed_precision.set_global_policy(policy)  # time_steps leaves float32 behind
+    epoch = step * math.ceil(len(data["train"][1]) / config.batch_size) * 1.1
+    fixed = ", ".join(f"{k}={v}" for k, v in options.retrain_fix.items())
+    if share < MIN_EPOCHS_AT_RETRAIN_FIX * epoch:
+        console.line(f"--retrain-fix {fixed}: an epoch would take about {fmt_duration(epoch)} here (measured), fewer "
+                     f"than {MIN_EPOCHS_AT_RETRAIN_FIX} fit each winner's {fmt_duration(share)}: retraining at the "
+                     "trials' own values")
+        return {}
+    console.line(f"retraining at {fixed}: about {fmt_duration(epoch)} an epoch here (measured), "
+                 f"{int(share // epoch)} fit each winner's {fmt_duration(share)}")
+    return dict(options.retrain_fix)

@@ -10,7 +10,7 @@ TRAIN_ON = ("train", "train+val")  # what winners are retrained on (--train-on)
 TTA_CHOICES = ("flip", "ten-crop")
 # What a recipe's [report] table may set: each key's type and, where it has them, its choices.
 RECIPE_KEYS = {"top": (int, None), "epochs": (int, None), "time_budget": (str, None), "tta": (str, TTA_CHOICES),
-               "train_on": (str, TRAIN_ON)}
+               "train_on": (str, TRAIN_ON), "retrain_fix": (dict, None)}
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ReportConfig:
     models_dir: str = str(MODELS_DIR)
     reports_dir: str = str(REPORTS_DIR)
     overwrite: bool = False            # replace an earlier report of the run instead of keeping it aside
+    retrain_fix: dict = field(default_factory=dict)  # hyperparameters the winners retrain at, e.g. a larger input_size
     recipe: dict = field(default_factory=dict)  # {"name": ..., "options": {...}}: what the run's recipe set here
 
     def check(self) -> None:

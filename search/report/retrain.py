@@ -63,6 +63,21 @@ def trial_hyperparameters(record: dict) -> kt.HyperParameters:
     return kt.HyperParameters.from_config(record["hyperparameters"])
 
 
+def winner_hyperparameters(record: dict, overrides: dict | None = None) -> kt.HyperParameters:
+    """The trial's hyperparameters, with `overrides` for those it has (a value its space cannot take
+    is one line naming it)."""
+    from search.portfolio import fits
+    hp = trial_hyperparameters(record)
+    for name, value in (overrides or {}).items():
+        known = next((h for h in hp.space if h.name == name), None)
+        if known is None:
+            raise UserError(f"--retrain-fix {name}={value}: the trial has no hyperparameter {name}")
+        if not (isinstance(known, kt.engine.hyperparameters.Fixed) or fits(known, value)):
+            raise UserError(f"--retrain-fix {name}={value}: not a value {name} takes ({known.get_config()})")
+        hp.values[name] = value
+    return hp
+
+
 class EpochProgress(keras.callbacks.Callback):
     """Hands each finished epoch's logs to the console."""
 
@@ -99,12 +114,13 @@ def save_inference_model(model: keras.Model, paths: dict) -> keras.Model:
 
 def retrain(config: RunConfig, trial_id: str, rank: int, data: dict, models_dir: Path,
             epochs: int | None = None, train_on: str = "train", on_epoch=None,
-            budget=None) -> tuple[Winner, keras.Model]:
+            budget=None, overrides: dict | None = None) -> tuple[Winner, keras.Model]:
     """Train one winner from scratch and save it; returns the record and the trained model.
 
-    With a `budget` (a TimeBudget), training stops at the end of the epoch in which it runs out."""
+    With a `budget` (a TimeBudget), training stops at the end of the epoch in which it runs out;
+    `overrides` ({name: value}) change the trial's hyperparameters (`--retrain-fix`)."""
     record = trial_record(config.project_dir, trial_id)
-    hp = trial_hyperparameters(record)
+    hp = winner_hyperparameters(record, overrides)
     values = searched_values(hp.values)
     best_step = int(record.get("best_step") or 0)
     keras.backend.clear_session()

@@ -70,6 +70,7 @@ def retrain_winners(config, best: list[dict], data: dict, options: ReportConfig,
         console.model_begin(f"rank {rank}/{len(best)} (trial {row['trial_id']})", options.epochs or config.max_epochs)
         mark = tf_memory.mark()
         winner, model = retrain(config, row["trial_id"], rank, data, Path(options.models_dir) / config.project_name,
+                                overrides=options.retrain_fix,
                                 epochs=options.epochs, train_on=options.train_on, on_epoch=console.epoch,
                                 budget=budget.share(len(best) - rank + 1) if budget else None)
         crop = trained_crop(winner.hyperparameters, data)
