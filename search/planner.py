@@ -2,8 +2,8 @@
 between the search, the final training of the winners and their evaluation, decided from the pace
 measured on this machine before anything trains (and recorded in config.json).
 
-The final training gets what makes a model good (up to `final_epochs_cap` epochs per winner, more
-winners when two full trainings fit: an ensemble), the search at least its portfolio at the
+The final training gets what makes a model good (up to `final_epochs_cap` epochs per winner; up to
+`top` winners, an ensemble, while each still trains half that cap), the search at least its portfolio at the
 trials' fidelity and SEARCH_SHARE of the epochs, and evaluation (validation, test, TTA, Grad-CAM
 and figures, per image of the model at hand) what it costs. TTA steps down (ten-crop, flip, none)
 rather than take more than EVALUATION_SHARE of the budget. So a slow machine spends nearly all of
@@ -17,6 +17,7 @@ from fer.errors import UserError
 MARGIN = 0.02  # of the budget, for start-up and the pace drifting (the promise is 3%)
 EVALUATION_SHARE = 0.10
 SEARCH_SHARE = 0.2  # of the training epochs, at least, when the final training cannot use them all
+ENSEMBLE_MEMBER_SHARE = 0.5  # more winners (an ensemble) only while each still trains half the epochs cap
 TTA_VIEWS = {None: 0, "flip": 2, "ten-crop": 10}  # forward passes per test image on top of the plain one
 TTA_STEPS = ("ten-crop", "flip", None)
 VAL_PASSES = 2  # the report's evaluate() and predict() on the validation split
@@ -87,11 +88,9 @@ def plan_pipeline(total: float, pace: Pace, *, trial_epochs: int, max_trials: in
                         f"search of {min_trials} trials, a final training and its scoring do not fit; give at least "
                         f"{math.ceil(need / (1 - MARGIN))}s")
     search_min = max(min_trials * trial_epochs, SEARCH_SHARE * epochs)
-    final_epochs = max(1, min(final_epochs_cap, math.floor(epochs - search_min)))
-    winners = max(1, min(top, math.floor((epochs - search_min) / final_epochs)))
-    while winners > 1 and (usable - evaluation_seconds(pace, tta, winners)) / pace.epoch_seconds \
-            < search_min + winners * final_epochs:
-        winners -= 1
+    left = lambda k: (usable - evaluation_seconds(pace, tta, k)) / pace.epoch_seconds - search_min  # noqa: E731
+    winners = next((k for k in range(top, 1, -1) if left(k) / k >= ENSEMBLE_MEMBER_SHARE * final_epochs_cap), 1)
+    final_epochs = max(1, min(final_epochs_cap, math.floor(left(winners) / winners)))
     evaluation = evaluation_seconds(pace, tta, winners)
     search_epochs = (usable - evaluation) / pace.epoch_seconds - winners * final_epochs
     trials = max(1, min(max_trials or math.inf, math.floor(search_epochs / trial_epochs)))

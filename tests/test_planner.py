@@ -15,7 +15,7 @@ def test_evaluation_counts_validation_test_and_tta_passes():
 
 
 def test_a_fast_pace_caps_the_final_training_and_searches_the_rest():
-    plan = plan_pipeline(1000, SMALL, trial_epochs=1, max_trials=20, top=3, final_epochs_cap=40, tta="ten-crop")
+    plan = plan_pipeline(1000, SMALL, trial_epochs=1, max_trials=20, top=1, final_epochs_cap=40, tta="ten-crop")
     # usable 980 s; ten-crop costs 6.3 s; 97.37 epochs: search at least 20% (19.47), the final 40, one winner
     assert (plan.tta, plan.winners, plan.final_epochs, plan.trials) == ("ten-crop", 1, 40, 20)
     assert plan.final_seconds == pytest.approx(400)
@@ -23,11 +23,15 @@ def test_a_fast_pace_caps_the_final_training_and_searches_the_rest():
 
 
 def test_two_final_trainings_that_fit_make_an_ensemble():
-    plan = plan_pipeline(1000, SMALL, trial_epochs=1, max_trials=20, top=3, final_epochs_cap=30, tta="ten-crop")
-    # 77.9 epochs after the search's share: two winners of 30; evaluation 2 x 6.3 s
+    plan = plan_pipeline(1000, SMALL, trial_epochs=1, max_trials=20, top=2, final_epochs_cap=30, tta="ten-crop")
+    # evaluation 2 x 6.3 s; 96.74 epochs, 77.27 after the search's share: two winners of 30
     assert (plan.winners, plan.final_epochs) == (2, 30)
     assert plan.evaluation_seconds == pytest.approx(12.6)
     assert plan.search_seconds == pytest.approx(980 - 12.6 - 600)
+    plan = plan_pipeline(1000, SMALL, trial_epochs=1, max_trials=20, top=3, final_epochs_cap=40, tta="ten-crop")
+    # three winners leave 76.64 epochs: 25 each, over half the cap of 40
+    assert (plan.winners, plan.final_epochs) == (3, 25)
+    assert plan.search_seconds == pytest.approx(980 - 18.9 - 750)
 
 
 def test_a_slow_pace_spends_nearly_everything_on_one_final_training():
