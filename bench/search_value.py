@@ -13,7 +13,7 @@ train_and_score: the schedule planned to end at B, the best epoch on PublicTest 
 numbers are its report's best model (chosen on validation). Each arm is scored once on PrivateTest,
 never used to choose: add a row to bench/results/TEST_LOOKS.md per arm. Each arm is written to
 DIR/arms.json as it ends. One line per arm, last:
-`arm=NAME val_accuracy=0.xxxx test_accuracy=0.xxxx test_macro_f1=0.xxxx minutes=M`.
+`arm=NAME val_accuracy=0.xxxx val_macro_f1=0.xxxx test_accuracy=0.xxxx test_macro_f1=0.xxxx minutes=M`.
 """
 import argparse
 import json
@@ -51,7 +51,8 @@ def search_arm(args, minutes: float) -> dict:
     project = f"search_value_{args.space}_{args.budget}"
     data = args.data if args.data == "demo" else str(Path(args.data).resolve())
     argv = ["--space", args.space, "--data", data, "--time-budget", args.budget, "--report", "--plain",
-            "--project", project, "--runs-dir", str((args.out / "tuner_runs").resolve()), "--seed", str(args.seed)]
+            "--project", project, "--runs-dir", str((args.out / "tuner_runs").resolve()), "--seed", str(args.seed),
+            "--overwrite"]  # an arm interrupted before it was recorded starts again: its budget is whole
     cwd = Path.cwd()
     os.chdir(args.out)  # its models/ and reports/ go beside the arms' record
     try:
@@ -72,6 +73,8 @@ def run_arm(arm: str, args, splits: dict | None) -> dict:
     if arm == "search":
         row = search_arm(args, 0.0)
     else:
+        import keras
+        keras.mixed_precision.set_global_policy("float32")  # an earlier search arm may have left its own
         recipe = fixed_point(arm, args.space)
         print(f"{arm}: {recipe.name}: {', '.join(f'{k}={v}' for k, v in recipe.pins.items()) or 'defaults'}",
               flush=True)
@@ -83,7 +86,8 @@ def run_arm(arm: str, args, splits: dict | None) -> dict:
 
 
 def arm_line(row: dict) -> str:
-    return (f"arm={row['arm']} val_accuracy={row['val_accuracy']:.4f} test_accuracy={row['test_accuracy']:.4f} "
+    return (f"arm={row['arm']} val_accuracy={row['val_accuracy']:.4f} val_macro_f1={row['val_macro_f1']:.4f} "
+            f"test_accuracy={row['test_accuracy']:.4f} "
             f"test_macro_f1={row['test_macro_f1']:.4f} minutes={row['minutes']:g}")
 
 
@@ -118,8 +122,6 @@ def main(argv=None) -> int:
         splits = None
         for arm in [a for a in args.arms if a not in done]:
             if arm != "search" and splits is None:
-                import keras
-                keras.mixed_precision.set_global_policy("float32")
                 splits = tta_bench.load_splits(args.data)
             rows.append(run_arm(arm, args, splits))
             from fer.cache import atomic_write_text

@@ -33,10 +33,27 @@ def measured_plan(config, seconds: float, started: float, n_train: int, n_val: i
     from search.pace import estimate_epoch_seconds, estimate_image_seconds
     wishes = report_wishes(config)
     pace = Pace(estimate_epoch_seconds(config, n_train), estimate_image_seconds(config), n_val, n_test)
-    trial_epochs = 1 if config.tuner == "hyperband" else config.max_epochs  # Hyperband's first rounds: 1 epoch
+    trial_epochs = hyperband_first_epochs(config.max_epochs) if config.tuner == "hyperband" else config.max_epochs
     return plan_pipeline(seconds, pace, trial_epochs=trial_epochs, max_trials=config.trials_cap,
                          top=wishes["top"], final_epochs_cap=wishes["epochs"], tta=wishes["tta"],
                          spent=now() - started)
+
+
+def hyperband_first_epochs(max_epochs: int) -> int:
+    """The epochs of the first round of Hyperband's most aggressive bracket (keras-tuner's own plan)."""
+    import keras_tuner as kt
+
+    from search.tuners import HYPERBAND_FACTOR
+    oracle = kt.oracles.HyperbandOracle(kt.Objective("val_accuracy", "max"), max_epochs=max_epochs,
+                                        factor=HYPERBAND_FACTOR)
+    return oracle._get_epochs(oracle._get_num_brackets() - 1, 0)
+
+
+def apply_plan(config, plan: PipelinePlan) -> None:
+    """A random or Bayesian search runs the plan's trials at its fidelity (Hyperband keeps its own
+    brackets, and the search's share of the budget stops them)."""
+    if config.tuner != "hyperband":
+        config.max_epochs, config.max_trials = plan.trial_epochs, plan.trials
 
 
 def read_state(project_dir: Path) -> dict:
@@ -69,6 +86,7 @@ def start_search_share(config, ds, data: tuple, started: float, console_lines: l
                             "(e.g. --time-budget 2h)")
         plan = measured_plan(config, parse_duration(config.time_budget), started, n_train, n_val, n_test)
         search_left, deadline = plan.search_seconds, started + parse_duration(config.time_budget)
+        apply_plan(config, plan)
         console_lines.extend(plan_lines(plan, report_wishes(config)["tta"]))
     config.resolved["plan"] = {**plan.record(), "deadline": deadline}
     config.resolved["time_budget"] = {"seconds": search_left, "deadline": now() + search_left}
@@ -95,11 +113,12 @@ def run_report_phase(config, plain: bool | None) -> int:
     from search.report.run_report import report_run
     from search.report.winners import completed_trials
     plan = config.resolved["plan"]
+    wishes = read_state(config.project_dir).get("wishes") or report_wishes(config)  # the plan's, on --resume too
     left = plan["deadline"] - now()
     distinct = len(completed_trials(str(config.project_dir), 1)[2])
     options = ReportConfig(run=str(config.project_dir), top=min(plan["winners"], distinct),
                            epochs=plan["final_epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s",
-                           retrain_fix=report_wishes(config)["retrain_fix"])
+                           retrain_fix=wishes["retrain_fix"])
     console = ReportConsole(plain=plain)
     console.line(f"report: {options.top} winner{'s' * (options.top != 1)}, up to {options.epochs} epochs each, "
                  f"{options.tta or 'no'} TTA, in the {fmt_duration(max(0.0, left))} left of the plan")

@@ -91,6 +91,7 @@ def plan_pipeline(total: float, pace: Pace, *, trial_epochs: int, max_trials: in
     left = lambda k: (usable - evaluation_seconds(pace, tta, k)) / pace.epoch_seconds - search_min  # noqa: E731
     winners = next((k for k in range(top, 1, -1) if left(k) / k >= ENSEMBLE_MEMBER_SHARE * final_epochs_cap), 1)
     final_epochs = max(1, min(final_epochs_cap, math.floor(left(winners) / winners)))
+    tta = affordable_tta(pace, tta, usable, winners)  # their scoring too stays within a tenth
     evaluation = evaluation_seconds(pace, tta, winners)
     search_epochs = (usable - evaluation) / pace.epoch_seconds - winners * final_epochs
     trials = max(1, min(max_trials or math.inf, math.floor(search_epochs / trial_epochs)))

@@ -81,7 +81,7 @@ class PortfolioMixin:
             values = self.complete(point.values)
             if not self._duplicate(values):
                 return values
-        best = self.get_best_trials(1) if self.trials else []
+        best = [t for t in (self.get_best_trials(1) if self.trials else []) if t.status == "COMPLETED"]
         if best and self._random_state_draw() < NEIGHBOUR_SHARE:
             values = self.neighbour(best[0].hyperparameters.values)
             if values is not None:

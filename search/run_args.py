@@ -116,8 +116,9 @@ def chosen_recipe(args):
 def settings(args, given: set[str], recipe) -> dict:
     """The values of the recipe-settable flags: a flag given wins, then the recipe, then the default."""
     values = {k: getattr(args, k) for k in RECIPE_SETTINGS}
-    if recipe is not None:
-        values |= {k: v for k, v in recipe.search.items() if k in RECIPE_SETTINGS and k not in given}
+    if recipe is not None:  # on --resume only a --time-budget given is time to add (a --report plan keeps its own)
+        taken = given | ({"time_budget"} if args.resume else set())
+        values |= {k: v for k, v in recipe.search.items() if k in RECIPE_SETTINGS and k not in taken}
     return values
 
 

@@ -91,7 +91,9 @@ def test_the_retraining_budget_is_shared_over_the_winners_still_to_train(monkeyp
     assert whole.share(1).seconds == 0 and whole.share(1).spent()
 
 
-def test_retrain_fix_changes_the_winners_values_unless_the_budget_cannot_afford_it(workdir, tiny_demo, capsys):
+def test_retrain_fix_changes_the_winners_values_unless_the_budget_cannot_afford_it(workdir, tiny_demo, capsys,
+                                                                                    monkeypatch):
+    from search.report import report_budget
     assert run_cli.main(search_args(tiny_demo, "rf", "--space", "baseline", "--tuner", "random", "--max-trials", 1,
                                     "--max-epochs", 1)) == 0
     assert report_cli.main(["--run", "tuner_runs/rf", "--top", "1", "--epochs", "1", "--plain",
@@ -101,9 +103,10 @@ def test_retrain_fix_changes_the_winners_values_unless_the_budget_cannot_afford_
     config = json.loads((workdir / "reports/rf/report_config.json").read_text())
     assert config["retrain_fix"] == {"dropout": 0.3}
     capsys.readouterr()
+    monkeypatch.setattr(report_budget, "MIN_EPOCHS_AT_RETRAIN_FIX", 10 ** 6)  # a share no tiny epoch count fills
     assert report_cli.main(["--run", "tuner_runs/rf", "--top", "1", "--epochs", "1", "--plain", "--overwrite",
-                            "--retrain-fix", "dropout=0.3", "--time-budget", "2s"]) == 0
-    assert "fewer than 3 fit each winner's" in capsys.readouterr().out
+                            "--retrain-fix", "dropout=0.3", "--time-budget", "60s"]) == 0
+    assert "fewer than 1000000 fit each winner's" in capsys.readouterr().out
     winner = json.loads(next((workdir / "models/rf").glob("rank1-*.json")).read_text())
     trial = json.loads(next((workdir / "tuner_runs/rf").glob("trial_*/trial.json")).read_text())
     assert winner["hyperparameters"]["dropout"] == trial["hyperparameters"]["values"]["dropout"]  # the trial's own

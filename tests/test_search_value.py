@@ -12,7 +12,7 @@ spec = importlib.util.spec_from_file_location("search_value", SCRIPT)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
-ROW = re.compile(r"arm=(\w+) val_accuracy=[01]\.\d{4} test_accuracy=[01]\.\d{4} test_macro_f1=[01]\.\d{4} "
+ROW = re.compile(r"arm=(\w+) val_accuracy=[01]\.\d{4} val_macro_f1=[01]\.\d{4} test_accuracy=[01]\.\d{4} test_macro_f1=[01]\.\d{4} "
                  r"minutes=[\d.]+")
 
 

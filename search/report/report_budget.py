@@ -33,11 +33,11 @@ def winner_image_seconds(config, row: dict, overrides: dict | None = None) -> fl
         tf_memory.release(mark)
 
 
-def report_budget(config, best: list[dict], data: dict, options, console) -> tuple:
-    """(options with the TTA that fits, the retraining's TimeBudget or None without --time-budget)."""
+def report_budget(config, best: list[dict], data: dict, options, console, started: float) -> tuple:
+    """(options with the TTA that fits, the retraining's TimeBudget or None without --time-budget);
+    the budget counts from `started` (the report's start: opening the data is inside it)."""
     if not options.time_budget:
         return options, None
-    started = now()
     total = parse_duration(options.time_budget)
     pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0], options.retrain_fix),
                 n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
@@ -68,6 +68,10 @@ def affordable_retrain_fix(config, row: dict, data: dict, options, share: float,
     from spaces import get_space
     if not options.retrain_fix:
         return {}
+    fixed = ", ".join(f"{k}={v}" for k, v in options.retrain_fix.items())
+    if share <= 0:
+        console.line(f"--retrain-fix {fixed}: the budget leaves no time to retrain: retraining at the trials' own values")
+        return {}
     hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), options.retrain_fix)
     space_opts = space_options(config)
     policy = retraining_precision(config, options.precision)
@@ -75,7 +79,6 @@ def affordable_retrain_fix(config, row: dict, data: dict, options, share: float,
                       batch=config.batch_size, warmup=1, steps=2)
     keras.mixed_precision.set_global_policy(policy)  # time_steps leaves float32 behind
     epoch = step * math.ceil(len(data["train"][1]) / config.batch_size) * 1.1
-    fixed = ", ".join(f"{k}={v}" for k, v in options.retrain_fix.items())
     if share < MIN_EPOCHS_AT_RETRAIN_FIX * epoch:
         console.line(f"--retrain-fix {fixed}: an epoch would take about {fmt_duration(epoch)} here (measured), fewer "
                      f"than {MIN_EPOCHS_AT_RETRAIN_FIX} fit each winner's {fmt_duration(share)}: retraining at the "
