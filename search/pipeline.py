@@ -17,14 +17,15 @@ from search.budget import TimeBudget, fmt_duration, now, parse_duration
 from search.planner import Pace, PipelinePlan, plan_lines, plan_pipeline
 
 PIPELINE_FILE = "pipeline.json"
-FINAL_EPOCHS_CAP = 60  # per winner, when the recipe's [report] table does not say
-DEFAULT_TOP, DEFAULT_TTA = 2, "ten-crop"
+DEFAULT_TTA = "ten-crop"  # the one command scores TTA; the planner steps it down when it would not fit
 
 
 def report_wishes(config) -> dict:
-    """What the report is asked for: the recipe's [report] table over these defaults."""
+    """What the report is asked for: the recipe's [report] table over search.report's own defaults
+    (its --top, and the search's --max-epochs as the epochs cap)."""
+    from search.report.report_config import ReportConfig
     table = ((config.recipe or {}).get("contents") or {}).get("report") or {}
-    return {"top": table.get("top", DEFAULT_TOP), "epochs": table.get("epochs", FINAL_EPOCHS_CAP),
+    return {"top": table.get("top", ReportConfig.top), "epochs": table.get("epochs", config.max_epochs),
             "tta": table.get("tta", DEFAULT_TTA), "retrain_fix": table.get("retrain_fix", {})}
 
 
