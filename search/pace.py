@@ -8,14 +8,15 @@ from search.fixed import fixed_point_builder
 from search.project import space_options
 
 
-def estimate_epoch_seconds(config, n_train: int) -> float:
-    """Seconds one training epoch of the space's default model (at its --fix'ed point) takes here (a few timed steps)."""
+def estimate_epoch_seconds(config, n_train: int, build=None) -> float:
+    """Seconds one training epoch of the space's default model (at its --fix'ed point), or of
+    `build(hp)`'s, takes here (a few timed steps)."""
     import keras
 
     from search.precision import time_steps
     policy = config.resolved["precision"]["policy"]
     options = space_options(config)
-    per_step = time_steps(fixed_point_builder(config, options), policy, options.input_shape,
+    per_step = time_steps(build or fixed_point_builder(config, options), policy, options.input_shape,
                           batch=config.batch_size, warmup=1, steps=2)
     keras.mixed_precision.set_global_policy(policy)  # time_steps puts float32 back
     return per_step * math.ceil(n_train / config.batch_size) * 1.1  # and the validation pass
@@ -48,8 +49,9 @@ def time_inference(model, input_shape, batch: int = 256, repeats: int = 2) -> fl
     return (time.perf_counter() - start) / (repeats * batch)
 
 
-def estimate_image_seconds(config) -> float:
-    """Seconds per image of one forward pass of the space's default model (at its --fix'ed point)."""
+def estimate_image_seconds(config, build=None) -> float:
+    """Seconds per image of one forward pass of the space's default model (at its --fix'ed point),
+    or of `build(hp)`'s."""
     import keras
     import keras_tuner as kt
 
@@ -58,6 +60,7 @@ def estimate_image_seconds(config) -> float:
     mark = tf_memory.mark()
     try:
         keras.backend.clear_session()
-        return time_inference(fixed_point_builder(config, options)(kt.HyperParameters()), options.input_shape)
+        build = build or fixed_point_builder(config, options)
+        return time_inference(build(kt.HyperParameters()), options.input_shape)
     finally:
         tf_memory.release(mark)

@@ -29,11 +29,31 @@ def report_wishes(config) -> dict:
             "tta": table.get("tta", DEFAULT_TTA), "retrain_fix": table.get("retrain_fix", {})}
 
 
+def pace_builder(config):
+    """build(hp) of the model the plan is paced on: the portfolio's first point (the search's first
+    trial, and its likely winner) with the --fix pins over it, or the space's default point."""
+    import keras_tuner as kt
+
+    from search.portfolio import load_portfolio
+    from search.project import space_options
+    from spaces import get_space
+    points = load_portfolio(config.space)
+    values = {**(points[0].values if points else {}), **config.fixed}
+
+    def build(_):
+        hp = kt.HyperParameters()
+        for name, value in values.items():
+            hp.Fixed(name, value)
+        return get_space(config.space).build(hp, space_options(config))
+    return build
+
+
 def measured_plan(config, seconds: float, started: float, n_train: int, n_val: int, n_test: int) -> PipelinePlan:
-    """The plan for `seconds` from `started` at the pace measured here for the space's default model."""
+    """The plan for `seconds` from `started` at the pace measured here (pace_builder's model)."""
     from search.pace import estimate_epoch_seconds, estimate_image_seconds
     wishes = report_wishes(config)
-    pace = Pace(estimate_epoch_seconds(config, n_train), estimate_image_seconds(config), n_val, n_test)
+    build = pace_builder(config)
+    pace = Pace(estimate_epoch_seconds(config, n_train, build), estimate_image_seconds(config, build), n_val, n_test)
     trial_epochs = hyperband_first_epochs(config.max_epochs) if config.tuner == "hyperband" else config.max_epochs
     return plan_pipeline(seconds, pace, trial_epochs=trial_epochs, max_trials=config.trials_cap,
                          top=wishes["top"], final_epochs_cap=wishes["epochs"], tta=wishes["tta"],
@@ -117,8 +137,9 @@ def run_report_phase(config, plain: bool | None) -> int:
     wishes = read_state(config.project_dir).get("wishes") or report_wishes(config)  # the plan's, on --resume too
     left = plan["deadline"] - now()
     distinct = len(completed_trials(str(config.project_dir), 1)[2])
+    # the epochs cap, not the plan's estimate: the time left decides, at the winners' own pace
     options = ReportConfig(run=str(config.project_dir), top=min(plan["winners"], distinct),
-                           epochs=plan["final_epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s",
+                           epochs=wishes["epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s",
                            retrain_fix=wishes["retrain_fix"])
     console = ReportConsole(plain=plain)
     console.line(f"report: {options.top} winner{'s' * (options.top != 1)}, up to {options.epochs} epochs each, "

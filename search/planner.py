@@ -105,7 +105,7 @@ def plan_lines(plan: PipelinePlan, wanted_tta: str | None) -> list[str]:
     from search.budget import fmt_duration as d
     tta = f"{plan.tta or 'no'} TTA" + (f" (not {wanted_tta}: it would take over {EVALUATION_SHARE:.0%} of the budget)"
                                        if wanted_tta != plan.tta else "")
-    return [f"plan for {d(plan.total_seconds)}: one epoch of the space's default model takes {plan.epoch_seconds:.0f} s "
+    return [f"plan for {d(plan.total_seconds)}: one epoch of the search's first point takes {plan.epoch_seconds:.0f} s "
             f"here (measured); search {d(plan.search_seconds)} (up to {plan.trials} trials of {plan.trial_epochs} "
             f"epoch{'s' * (plan.trial_epochs != 1)}), final training {d(plan.final_seconds)} ({plan.winners} "
             f"winner{'s' * (plan.winners != 1)}, up to {plan.final_epochs} epochs each), evaluation "

@@ -24,7 +24,7 @@ def test_the_whole_command_stays_inside_its_budget_and_records_its_plan(workdir,
     wall = time.time() - started
     assert wall <= BUDGET_SECONDS * 1.03, wall
     out = capsys.readouterr().out
-    assert "plan for 0m40s: one epoch of the space's default model takes" in out
+    assert "plan for 0m40s: one epoch of the search's first point takes" in out
     config = json.loads((workdir / "tuner_runs/p/config.json").read_text())
     plan = config["resolved"]["plan"]
     assert (config["max_trials"], config["max_epochs"]) == (plan["trials"], plan["trial_epochs"])  # the plan ran
