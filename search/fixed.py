@@ -37,9 +37,19 @@ def fixed_hyperparameters(config: RunConfig):
     return hp
 
 
-def fixed_point_builder(config: RunConfig, options):
-    """build(hp) of the space's default model with the --fix'ed hyperparameters held: what a timing
-    before the search measures (precision, the budget's epoch estimate)."""
+def fixed_point_builder(config: RunConfig, options, under: dict | None = None):
+    """build(hp) of the space's default model with the --fix'ed hyperparameters held (over the
+    values `under`, when given): what a timing before the search measures (precision, the budget's
+    epoch estimate, a --report plan's pace)."""
     from spaces import get_space
     space = get_space(config.space)
-    return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)
+    if not under:
+        return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)
+    import keras_tuner as kt
+
+    def build(_):
+        hp = kt.HyperParameters()
+        for name, value in {**under, **config.fixed}.items():
+            hp.Fixed(name, value)
+        return space.build(hp, options)
+    return build

@@ -8,13 +8,13 @@ from search.fixed import fixed_point_builder
 from search.project import space_options
 
 
-def estimate_epoch_seconds(config, n_train: int, build=None) -> float:
+def estimate_epoch_seconds(config, n_train: int, build=None, policy: str | None = None) -> float:
     """Seconds one training epoch of the space's default model (at its --fix'ed point), or of
-    `build(hp)`'s, takes here (a few timed steps)."""
+    `build(hp)`'s, takes here under `policy` (the search's when not given): a few timed steps."""
     import keras
 
     from search.precision import time_steps
-    policy = config.resolved["precision"]["policy"]
+    policy = policy or config.resolved["precision"]["policy"]
     options = space_options(config)
     per_step = time_steps(build or fixed_point_builder(config, options), policy, options.input_shape,
                           batch=config.batch_size, warmup=1, steps=2)

@@ -32,20 +32,11 @@ def report_wishes(config) -> dict:
 def pace_builder(config):
     """build(hp) of the model the plan is paced on: the portfolio's first point (the search's first
     trial, and its likely winner) with the --fix pins over it, or the space's default point."""
-    import keras_tuner as kt
-
+    from search.fixed import fixed_point_builder
     from search.portfolio import load_portfolio
     from search.project import space_options
-    from spaces import get_space
     points = load_portfolio(config.space)
-    values = {**(points[0].values if points else {}), **config.fixed}
-
-    def build(_):
-        hp = kt.HyperParameters()
-        for name, value in values.items():
-            hp.Fixed(name, value)
-        return get_space(config.space).build(hp, space_options(config))
-    return build
+    return fixed_point_builder(config, space_options(config), points[0].values if points else None)
 
 
 def measured_plan(config, seconds: float, started: float, n_train: int, n_val: int, n_test: int) -> PipelinePlan:
@@ -148,6 +139,14 @@ def run_report_phase(config, plain: bool | None) -> int:
         report_run(options.run, options, console)
     write_state(config.project_dir, phase="done")
     return 1 if outcome.left_out else 0
+
+
+def record_plan(config) -> None:
+    """pipeline.json once config.json is written: the phase, the plan and the report's wishes (a
+    resumed plan keeps the wishes it started with)."""
+    state = read_state(config.project_dir) if config.resume else {}
+    write_state(config.project_dir, phase="search", wishes=state.get("wishes") or report_wishes(config),
+                plan={k: v for k, v in config.resolved["plan"].items() if k != "deadline"})
 
 
 def run_pipeline(config, run, plain: bool | None, dist, started: float) -> int:

@@ -138,11 +138,8 @@ def set_up(config: RunConfig, dist: DistributedConfig, started: float) -> tuple:
     config.project_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.project_dir / CONFIG_FILE, config.to_json())
     if config.report:
-        from search.pipeline import read_state, write_state
-        from search.pipeline import report_wishes
-        state = read_state(config.project_dir) if config.resume else {}
-        write_state(config.project_dir, phase="search", wishes=state.get("wishes") or report_wishes(config),
-                    plan={k: v for k, v in config.resolved["plan"].items() if k != "deadline"})
+        from search.pipeline import record_plan
+        record_plan(config)
     return tuner, address, ds, data, budget, plan
 
 

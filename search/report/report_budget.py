@@ -14,23 +14,19 @@ from search.planner import EVALUATION_SHARE, MARGIN, Pace, affordable_tta, evalu
 MIN_EPOCHS_AT_RETRAIN_FIX = 3  # --retrain-fix is dropped when fewer epochs at its values fit a winner's share
 
 
-def winner_image_seconds(config, row: dict, overrides: dict | None = None) -> float:
-    """Seconds per image of one forward pass of the winner in `row` (with `overrides`), built untrained."""
-    import keras
-
-    from search import tf_memory
-    from search.pace import time_inference
+def winner_builder(config, row: dict, overrides: dict | None = None):
+    """build(hp) of the winner in `row` with `overrides` (its own hyperparameters, whatever hp is given)."""
     from search.project import space_options
     from search.report.retrain import trial_record, winner_hyperparameters
     from spaces import get_space
-    mark = tf_memory.mark()
-    try:
-        keras.backend.clear_session()
-        options = space_options(config)
-        hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), overrides)
-        return time_inference(get_space(config.space).build(hp, options), options.input_shape)
-    finally:
-        tf_memory.release(mark)
+    hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), overrides)
+    return lambda _: get_space(config.space).build(hp, space_options(config))
+
+
+def winner_image_seconds(config, row: dict, overrides: dict | None = None) -> float:
+    """Seconds per image of one forward pass of the winner in `row` (with `overrides`), built untrained."""
+    from search.pace import estimate_image_seconds
+    return estimate_image_seconds(config, winner_builder(config, row, overrides))
 
 
 def report_budget(config, best: list[dict], data: dict, options, console, started: float) -> tuple:
@@ -58,27 +54,16 @@ def report_budget(config, best: list[dict], data: dict, options, console, starte
 
 def affordable_retrain_fix(config, row: dict, data: dict, options, share: float, console) -> dict:
     """options.retrain_fix when MIN_EPOCHS_AT_RETRAIN_FIX epochs at its values (timed here) fit `share`, else {}."""
-    import math
-
-    import keras
-
-    from search.precision import time_steps
-    from search.project import retraining_precision, space_options
-    from search.report.retrain import trial_record, winner_hyperparameters
-    from spaces import get_space
+    from search.pace import estimate_epoch_seconds
+    from search.project import retraining_precision
     if not options.retrain_fix:
         return {}
     fixed = ", ".join(f"{k}={v}" for k, v in options.retrain_fix.items())
     if share <= 0:
         console.line(f"--retrain-fix {fixed}: the budget leaves no time to retrain: retraining at the trials' own values")
         return {}
-    hp = winner_hyperparameters(trial_record(config.project_dir, row["trial_id"]), options.retrain_fix)
-    space_opts = space_options(config)
-    policy = retraining_precision(config, options.precision)
-    step = time_steps(lambda _: get_space(config.space).build(hp, space_opts), policy, space_opts.input_shape,
-                      batch=config.batch_size, warmup=1, steps=2)
-    keras.mixed_precision.set_global_policy(policy)  # time_steps leaves float32 behind
-    epoch = step * math.ceil(len(data["train"][1]) / config.batch_size) * 1.1
+    epoch = estimate_epoch_seconds(config, len(data["train"][1]), winner_builder(config, row, options.retrain_fix),
+                                   retraining_precision(config, options.precision))
     if share < MIN_EPOCHS_AT_RETRAIN_FIX * epoch:
         console.line(f"--retrain-fix {fixed}: an epoch would take about {fmt_duration(epoch)} here (measured), fewer "
                      f"than {MIN_EPOCHS_AT_RETRAIN_FIX} fit each winner's {fmt_duration(share)}: retraining at the "
