@@ -106,10 +106,15 @@ def start_search_share(config, ds, data: tuple, started: float, console_lines: l
 
 
 def searched_seconds(project_dir: Path) -> float:
-    """The wall clock of the search's sessions so far (budget.json)."""
+    """The search's time so far: its sessions' wall clock (budget.json), or, where more, its trials'
+    own seconds (the leaderboard; a session killed outright logs no wall clock, its trials do)."""
+    from search import leaderboard
     from search.budget import BUDGET_FILE
     path = Path(project_dir) / BUDGET_FILE
-    return sum(s.get("wall_seconds", 0.0) for s in json.loads(path.read_text())) if path.is_file() else 0.0
+    sessions = sum(s.get("wall_seconds", 0.0) for s in json.loads(path.read_text())) if path.is_file() else 0.0
+    rows = leaderboard.read_csv(project_dir) if (Path(project_dir) / leaderboard.LEADERBOARD_FILE).is_file() else []
+    trials = sum(float(r.get("seconds") or 0.0) for r in rows)
+    return max(sessions, trials)
 
 
 def searched_already(config) -> bool:
@@ -131,6 +136,7 @@ def run_report_phase(config, plain: bool | None) -> int:
     # the epochs cap, not the plan's estimate: the time left decides, at the winners' own pace
     options = ReportConfig(run=str(config.project_dir), top=min(plan["winners"], distinct),
                            epochs=wishes["epochs"], tta=plan["tta"], time_budget=f"{max(1, int(left))}s",
+                           tta_budget=f"{int(plan['total_seconds'])}s",  # TTA judged as the plan judged it
                            retrain_fix=wishes["retrain_fix"])
     console = ReportConsole(plain=plain)
     console.line(f"report: {options.top} winner{'s' * (options.top != 1)}, up to {options.epochs} epochs each, "

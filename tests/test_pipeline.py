@@ -35,6 +35,8 @@ def test_the_whole_command_stays_inside_its_budget_and_records_its_plan(workdir,
     completed = [r for r in leaderboard.read_csv(workdir / "tuner_runs/p") if r["status"] == "COMPLETED"]
     assert len([m for m in metrics["models"] if m["name"] != "ensemble"]) == min(plan["winners"], len(completed))
     assert json.loads((workdir / "tuner_runs/p/pipeline.json").read_text())["phase"] == "done"
+    report = json.loads((workdir / "reports/p/report_config.json").read_text())
+    assert report["tta_budget"] == f"{int(plan['total_seconds'])}s"  # TTA judged as the plan judged it
 
 
 def test_a_run_interrupted_after_its_search_resumes_into_its_report(workdir, tiny_demo, monkeypatch):
@@ -55,3 +57,15 @@ def test_a_run_interrupted_after_its_search_resumes_into_its_report(workdir, tin
     assert sorted(p.name for p in (workdir / "tuner_runs/p").glob("trial_*")) == trials  # no trial re-run
     assert (workdir / "reports/p/metrics.json").is_file()
     assert pipeline.read_state(workdir / "tuner_runs/p")["phase"] == "done"
+
+
+def test_the_search_time_counts_a_session_killed_outright_by_its_trials(tmp_path):
+    """--resume continues the plan with what is left of its search share: budget.json's sessions, or
+    the trials' own seconds where a session killed outright logged none."""
+    header = "trial_id,status,seconds\n"
+    (tmp_path / "leaderboard.csv").write_text(header + "0,COMPLETED,100.5\n1,COMPLETED,50\n2,RUNNING,\n")
+    assert pipeline.searched_seconds(tmp_path) == 150.5  # no session logged
+    (tmp_path / "budget.json").write_text(json.dumps([{"wall_seconds": 90.0}, {"wall_seconds": 100.0}]))
+    assert pipeline.searched_seconds(tmp_path) == 190.0  # the sessions, start-ups included
+    (tmp_path / "leaderboard.csv").unlink()
+    assert pipeline.searched_seconds(tmp_path) == 190.0

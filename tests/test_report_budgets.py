@@ -114,3 +114,21 @@ def test_retrain_fix_changes_the_winners_values_unless_the_budget_cannot_afford_
         assert report_cli.main(["--run", "tuner_runs/rf", "--top", "1", "--plain", "--overwrite",
                                 "--retrain-fix", bad]) == 2
         assert words in capsys.readouterr().err
+
+
+def test_the_report_judges_tta_against_the_budget_it_is_told_to(monkeypatch):
+    """Run by the one command, the report judges TTA by the plan's whole budget, as the plan did."""
+    from search.report import report_budget as rb
+    from search.report.report_config import ReportConfig
+    monkeypatch.setattr(rb, "winner_image_seconds", lambda *a, **k: 0.01)  # 10 ms an image
+    data = {split: (None, np.zeros(n)) for split, n in (("train", 100), ("val", 1000), ("test", 1000))}
+    lines = []
+    console = type("C", (), {"line": lambda self, text: lines.append(text)})()
+    # ten-crop: 2x1000 val + 11x1000 test passes at 10 ms = 130 s, +5 s per model +5 s shared = 140 s
+    alone = ReportConfig(tta="ten-crop", time_budget="1000s")  # 140 s > a tenth of 1000 s; flip's 60 s fits
+    options, budget = rb.report_budget(None, [{}], data, alone, console, started=budget_module.now())
+    assert options.tta == "flip" and "over 10% of the 16m40s budget" in lines[0]
+    told = ReportConfig(tta="ten-crop", time_budget="1000s", tta_budget="2000s")  # a tenth of 2000 s: 200 s
+    options, budget = rb.report_budget(None, [{}], data, told, console, started=budget_module.now())
+    assert options.tta == "ten-crop"
+    assert budget.seconds == pytest.approx(1000 * 0.98 - 140, abs=1)  # the evaluation still reserved from its own

@@ -9,7 +9,7 @@ PREDICTIONS_FILE = "predictions.npz"
 PER_CLASS_FILE = "per_class.csv"
 REPORT_CONFIG_FILE = "report_config.json"
 REPORT_ARGS = ("top", "epochs", "train_on", "tta", "time_budget", "data", "precision", "retrain_fix",
-               "recipe")  # the options written to report_config.json ("recipe": those the search's recipe set)
+               "tta_budget", "recipe")  # the options written to report_config.json ("recipe": those the search's recipe set)
 
 
 def write_json(path: Path, data) -> None:

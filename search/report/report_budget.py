@@ -3,7 +3,9 @@
 Before anything trains, the first winner's model (untrained) is timed on a batch here; scoring
 every winner on validation and test, the TTA views and the figures are reserved from that pace
 (search.planner.evaluation_seconds), TTA stepping down (ten-crop, flip, none) when it would take more
-than a tenth of the budget; the retraining gets the rest, each winner an equal share of what is left.
+than a tenth of the budget (of the one command's whole budget when it runs the report: the plan
+judged TTA by that, so the two agree); the retraining gets the rest, each winner an equal share of
+what is left.
 """
 from dataclasses import replace
 
@@ -37,9 +39,10 @@ def report_budget(config, best: list[dict], data: dict, options, console, starte
     total = parse_duration(options.time_budget)
     pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0], options.retrain_fix),
                 n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
-    tta = affordable_tta(pace, options.tta, total, winners=len(best))
+    basis = parse_duration(options.tta_budget) if options.tta_budget else total
+    tta = affordable_tta(pace, options.tta, basis, winners=len(best))
     if tta != options.tta:
-        console.line(f"--tta {options.tta} would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(total)} budget "
+        console.line(f"--tta {options.tta} would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(basis)} budget "
                      f"at {pace.image_seconds * 1000:.2f} ms an image here (measured): scoring {tta or 'without TTA'}")
     reserved = evaluation_seconds(pace, tta, len(best))
     retraining = max(0.0, total * (1 - MARGIN) - reserved - (now() - started))

@@ -21,7 +21,8 @@ class ReportConfig:
     epochs: int | None = None          # None: the search's --max-epochs (train+val: the trial's best epoch)
     train_on: str = "train"
     tta: str | None = None             # None, or one of TTA_CHOICES
-    time_budget: str | None = None     # wall clock for all retraining, e.g. "92m"
+    time_budget: str | None = None     # wall clock for the whole report, e.g. "92m"
+    tta_budget: str | None = None      # what TTA's share is judged against (the one command: its whole budget); None: time_budget
     data: str | None = None            # None: the data the search used
     precision: str | None = None       # None: the search's dtype policy
     out: str | None = None             # --compare: the report folder's name
