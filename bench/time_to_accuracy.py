@@ -45,6 +45,9 @@ BENCH_RECIPES = {
     "cpu-2h+linear": (TODAY, {"lr_schedule": "linear"}),
     "cpu-2h+smoothing": (TODAY, {"label_smoothing": 0.2}),
     "cpu-2h+sgd": (TODAY, {"optimizer": "sgd"}),
+    # progressive resizing needs a pooled head: its baseline is cpu-2h with that head alone
+    "cpu-2h+gap": (TODAY, {"pooling": "gap"}),
+    "cpu-2h+gap+progressive": (TODAY, {"pooling": "gap", "progressive_resize": 36}),
 }
 CPU_FLAGS = r"grep -o -w 'avx512[a-z_0-9]*\|avx2\|amx[a-z_]*' /proc/cpuinfo | sort -u"
 

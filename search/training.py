@@ -6,7 +6,8 @@ Around `model.fit` it adds the training recipe a space's `build(hp)` declared: c
 the validation split under a plateau schedule, a guard that fails a trial on a NaN loss, an
 optional best-epoch checkpoint, and the time budget's one stop rule (`BudgetStop`); and the
 speedrun's ingredients when pinned (spaces.speedrun): a whitening layer fitted on the training
-faces before the first step, the weights' moving average shown and kept. A model that wraps a
+faces before the first step, the weights' moving average shown and kept, the side of each epoch's
+faces under progressive resizing. A model that wraps a
 pretrained backbone is fitted in transfer learning's phases (`search.transfer`), each through
 `run_fit`, still the one call of `model.fit`.
 """
@@ -20,6 +21,7 @@ import keras_tuner as kt
 from search import budget as time_budget
 from search import transfer
 from search.schedule import DECAYING, fit_inputs, lr_callbacks
+from search.resizing import resizing_callbacks
 from search.weight_averaging import averaging_callbacks
 from spaces.common import class_weights
 from spaces.whitening import fit_whitening
@@ -106,7 +108,8 @@ def fit(model: keras.Model, values: dict, x, y, fitting: Fitting, validation=Non
     held_out = validation is not None
     monitor, mode = (fitting.objective, fitting.direction) if held_out else ("loss", "min")
     # first: with EMA of the weights, every later callback sees the average (search.weight_averaging)
-    recipe = averaging_callbacks(model) + recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget)
+    recipe = (averaging_callbacks(model) + resizing_callbacks(model, budget)
+              + recipe_callbacks(values, monitor, mode, fitting.patience, held_out, budget))
     caller = []  # the checkpoint, the caller's callbacks and the budget's stop: they watch the whole fit
     if checkpoint is not None and held_out:
         caller.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,

@@ -20,11 +20,13 @@ resumed, that way (`SPACE.legacy`).
 import keras
 import keras_tuner as kt
 
+from fer.errors import UserError
+
 from spaces.common import PinRange, SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.interface import LegacyRebuild, Space
 from spaces.recipe import QUICK_FIX as RECIPE_QUICK_FIX
 from spaces.recipe import compile_with_recipe, conditional
-from spaces.speedrun import whitened
+from spaces.speedrun import resized, whitened
 
 MAX_FILTERS = 512
 KEY_HPS = ("conv_blocks", "filters", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -70,6 +72,7 @@ def build_before_block_dropout(hp, options: SpaceOptions | None = None) -> keras
 def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
     """The cnn of `hp`; `block_dropout_of()` gives the dropout after every block (declaring it or not)."""
     inputs, x = inputs_scaled(hp, options, augment_default="light")
+    x, progressive = resized(hp, x)  # smaller faces in the first epochs only when pinned (spaces.progressive)
     x = whitened(hp, x)  # a frozen first layer only when pinned (spaces.speedrun)
     class_weighting_choice(hp)
     # At most 4 blocks, the published VGG's stages: a 5th leaves 1-2 pixels of a 40-48 px face.
@@ -86,6 +89,9 @@ def network(hp, options: SpaceOptions, block_dropout_of) -> keras.Model:
         block_convs = 1 if b == 0 and lean_first else convs
         x = conv_block(x, min(filters * 2 ** b, MAX_FILTERS), block_convs, batch_norm, block_dropout)
     pooling = hp.Choice("pooling", ["flatten", "gap"], default="flatten")
+    if progressive and pooling == "flatten":
+        raise UserError(f"progressive_resize={progressive} needs pooling=gap: a flatten head takes faces of one side "
+                        "only (add --fix pooling=gap)")
     x = keras.layers.Flatten()(x) if pooling == "flatten" else keras.layers.GlobalAveragePooling2D()(x)
     units = hp.Choice("dense_units", [0, 64, 128, 256, 512], default=256)
     if units:

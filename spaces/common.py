@@ -12,6 +12,7 @@ from fer.constants import IMAGE_SHAPE, NUM_CLASSES
 from fer.scaling import scaling_layer
 from spaces.augment import AUGMENT_LEVELS, AUGMENT_PREFIX, RandomCropWindow, RandomErasing, augmentation
 from spaces.speedrun import FLIP_MODE, FLIP_MODES, WEIGHT_EMA, held
+from spaces.progressive import PROGRESSIVE, PROGRESSIVE_STARTS
 from spaces.whitening import PATCH_SIDES, WHITENING
 
 # Searched class weightings. "balanced" (n / (k * count): disgust weighs 9.4) is taken only when
@@ -41,7 +42,8 @@ class PinRange:
 # A space's own `pinned_only` adds those of its build: the values `--fix` may give a hyperparameter
 # it declares as Fixed (spaces.pinned_only).
 PINNED_ONLY = {"class_weight": ("balanced",), WHITENING: PATCH_SIDES, WEIGHT_EMA: PinRange(0.0, 1.0),
-               FLIP_MODE: FLIP_MODES[1:], "lr_schedule": ("linear",), "label_smoothing": PinRange(0.0, 1.0)}
+               FLIP_MODE: FLIP_MODES[1:], "lr_schedule": ("linear",), "label_smoothing": PinRange(0.0, 1.0),
+               PROGRESSIVE: PROGRESSIVE_STARTS}
 
 
 @dataclass(frozen=True)

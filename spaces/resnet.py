@@ -16,7 +16,7 @@ import keras
 from spaces.common import SpaceOptions, class_weighting_choice, classifier_head, inputs_scaled
 from spaces.interface import Space
 from spaces.recipe import QUICK_FIX, compile_with_recipe
-from spaces.speedrun import whitened
+from spaces.speedrun import resized, whitened
 
 BLOCKS = ("1-1-1", "2-2-2", "1-1-1-1", "2-2-2-2")  # blocks per stage; "2-2-2-2" is ResNet-18's
 KEY_HPS = ("blocks", "width", "batch_norm", "optimizer", "learning_rate", "sgd_learning_rate", "augment")  # leaderboard columns
@@ -47,6 +47,7 @@ def basic_block(x, width: int, stride: int, batch_norm: bool):
 def build(hp, options: SpaceOptions | None = None) -> keras.Model:
     options = options or SpaceOptions()
     inputs, x = inputs_scaled(hp, options, augment_default="light")
+    x, _ = resized(hp, x)  # smaller faces in the first epochs only when pinned (spaces.progressive)
     x = whitened(hp, x)  # a frozen first layer only when pinned (spaces.speedrun)
     class_weighting_choice(hp)
     blocks = [int(n) for n in hp.Choice("blocks", BLOCKS, default="1-1-1").split("-")]
