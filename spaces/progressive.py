@@ -7,6 +7,8 @@ any whitening; at inference it is the identity, so validation, TTA and the saved
 side. The side of each epoch is planned by `planned_side` and set by the training core's callback
 (search.resizing); the network after the layer must take any side, so a flatten head cannot have it.
 """
+import math
+
 import keras
 
 PROGRESSIVE = "progressive_resize"
@@ -17,19 +19,21 @@ LAYER_NAME = "augment_progressive_resize"  # augment_*: spaces.inference leaves 
 
 
 def planned_side(epoch: int, epochs: int, start: int, final: int) -> int:
-    """The side for `epoch` (0-based) of a fit planned for `epochs`: from `start`, growing linearly
-    over the first RAMP_SHARE of them in SIDE_STEP steps (rounded down), `final` after."""
-    if start >= final or epochs <= 1:
+    """The side for `epoch` (0-based) of a fit planned for `epochs`: from `start`, growing linearly in
+    SIDE_STEP steps (rounded down) over all but the last (1 - RAMP_SHARE) of them (at least the last
+    epoch), which train at `final`."""
+    full = max(1, math.ceil((1 - RAMP_SHARE) * epochs))
+    ramp = epochs - full
+    if start >= final or epoch >= ramp:
         return final
-    fraction = min(1.0, epoch / max(1.0, RAMP_SHARE * epochs))
-    side = start + int((final - start) * fraction / SIDE_STEP) * SIDE_STEP
-    return final if fraction >= 1.0 else min(side, final)
+    return min(final, start + int((final - start) * epoch / ramp / SIDE_STEP) * SIDE_STEP)
 
 
 @keras.saving.register_keras_serializable(package="fer")
 class ProgressiveResize(keras.layers.Layer):
-    """In training, each image resized (bilinear) to `side` x `side`; at inference the identity.
-    `side` starts at the input's own (so a fit without the callback trains at the full side)."""
+    """In training, each image resized (bilinear, antialiased) to `side` x `side`; at inference the
+    identity. `side` starts at the input's own and is set back to it when a fit ends
+    (search.resizing), so a fit without the callback trains at the full side."""
 
     def __init__(self, start: int, **kwargs):
         kwargs.setdefault("dtype", "float32")
@@ -48,7 +52,7 @@ class ProgressiveResize(keras.layers.Layer):
     def call(self, images, training=None):
         if not training or self.side == images.shape[1]:
             return images
-        return keras.ops.image.resize(images, (self.side, self.side), interpolation="bilinear")
+        return keras.ops.image.resize(images, (self.side, self.side), interpolation="bilinear", antialias=True)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -17,6 +17,9 @@ saved trial's value, `search.space_info`'s listing): keras-tuner's random oracle
 with a counter over every hyperparameter of every trial, so one Fixed hyperparameter more in the
 space would change what an existing search draws from its second trial on.
 """
+import keras
+
+from fer.errors import UserError
 from spaces.progressive import PROGRESSIVE, progressive_layer
 from spaces.whitening import WHITENING, whitening_layer
 
@@ -54,4 +57,11 @@ def resized(hp, x):
     """`x` through the progressive-resizing layer when `hp` holds a starting side (spaces.progressive;
     registered here, so only the spaces that call it take the pin). Returns (x, the side or 0)."""
     start = int(hp.Fixed(PROGRESSIVE, OFF[PROGRESSIVE])) if PROGRESSIVE in hp.values else 0
-    return (progressive_layer(start)(x) if start else x), start
+    if not start:
+        return x, 0
+    if start >= x.shape[1]:
+        raise UserError(f"{PROGRESSIVE}={start}: the faces are {x.shape[1]} px (crop_size) already; pin a smaller "
+                        "start or leave it off")
+    if keras.backend.backend() == "jax":  # its compiled step is reused across sides: not yet made to work there
+        raise UserError(f"{PROGRESSIVE}: not available under KERAS_BACKEND=jax; use tensorflow or torch")
+    return progressive_layer(start)(x), start

@@ -31,6 +31,8 @@ def test_the_side_grows_in_steps_over_three_quarters_of_the_epochs():
     # ramp over 6 of 8 epochs: 32 + 16 * (e / 6), down to a step of 4
     assert [planned_side(e, 8, 32, 48) for e in range(8)] == [32, 32, 36, 40, 40, 44, 48, 48]
     assert [planned_side(e, 4, 40, 44) for e in range(4)] == [40, 40, 40, 44]
+    assert [planned_side(e, 2, 32, 48) for e in range(2)] == [32, 48]  # a short fit still ends at the full side
+    assert [planned_side(e, 3, 32, 48) for e in range(3)] == [32, 40, 48]
     assert planned_side(0, 1, 32, 48) == 48 and planned_side(0, 5, 48, 48) == 48  # nothing to grow over
 
 
@@ -65,6 +67,9 @@ def test_each_epoch_trains_at_its_planned_side_and_validates_at_the_full_one(mon
     assert trained == [32, 32, 36, 36, 40, 40, 48, 48]
     assert {side for side, training in seen if not training} == {48}  # every validation pass
     assert model.get_layer(LAYER_NAME).side == 48
+    before = len(seen)
+    model.fit(x, np.arange(8) % 7, epochs=1, verbose=0)  # a fit outside the training core: the full side
+    assert {side for side, _ in seen[before:]} == {48}
 
 
 @pytest.mark.graph_mode  # the training step traced anew at each new side
@@ -87,7 +92,8 @@ def test_the_saved_model_has_no_resizing_and_predicts_as_the_trained_one(monkeyp
 
 def test_under_a_time_budget_the_full_side_comes_within_the_epochs_that_fit(monkeypatch):
     """Epochs planned from the budget at the full side's pace: 400 s at 100 s a full-side epoch, of
-    40 planned; smaller sides cost less, so 5 fit (44 + 56 + 69 + 84 + 100 s), the last at 48."""
+    40 planned; smaller sides cost less, so 5 fit (44 + 56 + 69 + 100 + 100 s), the last two at 48,
+    and no sixth starts that would not fit."""
     from search import budget as budget_module
     from search import resizing
     clock = {"t": 0.0}
@@ -102,7 +108,10 @@ def test_under_a_time_budget_the_full_side_comes_within_the_epochs_that_fit(monk
         clock["t"] += 100.0 * (callback.layer.side / 48) ** 2  # an epoch's cost goes with its pixels
         callback.on_epoch_end(epoch)
     # epoch 0 planned over 40 (no pace yet); then 1 + 3, 2 + 2, 3 + 2 and 4 + 1 epochs planned
-    assert callback.sides == [32, 36, 40, 44, 48] and clock["t"] <= 400
+    assert callback.sides == [32, 36, 40, 48, 48] and clock["t"] <= 400
+    assert callback.model.stop_training  # a sixth full-side epoch (100 s) would not fit the 30 s left
+    callback.on_train_end()
+    assert callback.layer.side == 48
 
 
 def test_only_networks_that_take_any_side_accept_the_pin():
@@ -115,5 +124,7 @@ def test_only_networks_that_take_any_side_accept_the_pin():
             check_pins(space, {PROGRESSIVE: 36}, "--fix")
     with pytest.raises(Exception, match="progressive_resize takes one of"):
         check_pins("cnn", {PROGRESSIVE: 30}, "--fix")
+    with pytest.raises(UserError, match="the faces are 40 px"):
+        built(**{**POOLED_CNN, "crop_size": 40}, progressive_resize=40)
     model, hp = built(**POOLED_CNN)
     assert PROGRESSIVE not in {p.name for p in hp.space} and LAYER_NAME not in [l.name for l in model.layers]
