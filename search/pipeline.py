@@ -106,15 +106,17 @@ def start_search_share(config, ds, data: tuple, started: float, console_lines: l
 
 
 def searched_seconds(project_dir: Path) -> float:
-    """The search's time so far: its sessions' wall clock (budget.json), or, where more, its trials'
-    own seconds (the leaderboard; a session killed outright logs no wall clock, its trials do)."""
-    from search import leaderboard
+    """The search's wall clock so far: its logged sessions (budget.json), plus the span of the trials
+    that ended after the last of them (a session killed outright logs nothing; its trials do)."""
     from search.budget import BUDGET_FILE
+    from search.config import TRIAL_INFO_FILE
     path = Path(project_dir) / BUDGET_FILE
-    sessions = sum(s.get("wall_seconds", 0.0) for s in json.loads(path.read_text())) if path.is_file() else 0.0
-    rows = leaderboard.read_csv(project_dir) if (Path(project_dir) / leaderboard.LEADERBOARD_FILE).is_file() else []
-    trials = sum(float(r.get("seconds") or 0.0) for r in rows)
-    return max(sessions, trials)
+    sessions = json.loads(path.read_text()) if path.is_file() else []
+    last = max((s.get("ended", 0.0) for s in sessions), default=0.0)
+    later = [info for info in (json.loads(p.read_text()) for p in Path(project_dir).glob(f"trial_*/{TRIAL_INFO_FILE}"))
+             if info.get("ended", 0.0) > last]
+    unlogged = (max(i["ended"] for i in later) - min(i["ended"] - i.get("seconds", 0.0) for i in later)) if later else 0.0
+    return sum(s.get("wall_seconds", 0.0) for s in sessions) + unlogged
 
 
 def searched_already(config) -> bool:
@@ -161,7 +163,9 @@ def run_pipeline(config, run, plain: bool | None, dist, started: float) -> int:
         state = read_state(config.project_dir)
         seconds = (parse_duration(config.time_budget) - (now() - started) if config.time_budget
                    else PipelinePlan(**state["plan"]).report_seconds)
-        config.resolved["plan"] = {**state["plan"], "deadline": now() + seconds}
+        total = min(state["plan"]["total_seconds"], parse_duration(config.time_budget)) if config.time_budget else None
+        config.resolved["plan"] = {**state["plan"], "deadline": now() + seconds,
+                                   **({"total_seconds": total} if total else {})}  # TTA judged on the smaller
         return run_report_phase(config, plain)
     code = run(config, plain=plain, dist=dist, command_started=started)
     if code != 0:

@@ -60,12 +60,18 @@ def test_a_run_interrupted_after_its_search_resumes_into_its_report(workdir, tin
 
 
 def test_the_search_time_counts_a_session_killed_outright_by_its_trials(tmp_path):
-    """--resume continues the plan with what is left of its search share: budget.json's sessions, or
-    the trials' own seconds where a session killed outright logged none."""
-    header = "trial_id,status,seconds\n"
-    (tmp_path / "leaderboard.csv").write_text(header + "0,COMPLETED,100.5\n1,COMPLETED,50\n2,RUNNING,\n")
-    assert pipeline.searched_seconds(tmp_path) == 150.5  # no session logged
-    (tmp_path / "budget.json").write_text(json.dumps([{"wall_seconds": 90.0}, {"wall_seconds": 100.0}]))
-    assert pipeline.searched_seconds(tmp_path) == 190.0  # the sessions, start-ups included
-    (tmp_path / "leaderboard.csv").unlink()
-    assert pipeline.searched_seconds(tmp_path) == 190.0
+    """--resume continues the plan with what is left of its search share: budget.json's sessions,
+    plus the wall-clock span of the trials that ended after the last of them (a session killed
+    outright logs none); parallel workers' trials overlap and count once."""
+    def trial(n, ended, seconds):
+        (tmp_path / f"trial_{n}").mkdir()
+        (tmp_path / f"trial_{n}" / "fer_trial.json").write_text(json.dumps({"ended": ended, "seconds": seconds}))
+    trial(0, 1100.0, 100.0)  # in the logged session (1000-1190)
+    trial(1, 2100.0, 80.0)   # two workers of a session killed outright: 2020-2100 and 2050-2150
+    trial(2, 2150.0, 100.0)
+    assert pipeline.searched_seconds(tmp_path) == 1150.0  # no session logged: all the trials' span, 1000-2150
+    (tmp_path / "budget.json").write_text(json.dumps([{"wall_seconds": 190.0, "ended": 1190.0}]))
+    assert pipeline.searched_seconds(tmp_path) == 190.0 + 130.0
+    (tmp_path / "budget.json").write_text(json.dumps([{"wall_seconds": 190.0, "ended": 1190.0},
+                                                      {"wall_seconds": 200.0, "ended": 2200.0}]))
+    assert pipeline.searched_seconds(tmp_path) == 390.0  # every trial inside a logged session

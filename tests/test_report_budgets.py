@@ -132,3 +132,6 @@ def test_the_report_judges_tta_against_the_budget_it_is_told_to(monkeypatch):
     options, budget = rb.report_budget(None, [{}], data, told, console, started=budget_module.now())
     assert options.tta == "ten-crop"
     assert budget.seconds == pytest.approx(1000 * 0.98 - 140, abs=1)  # the evaluation still reserved from its own
+    short = ReportConfig(tta="ten-crop", time_budget="100s", tta_budget="2000s")  # ten-crop's 140 s, flip's 60 s
+    options, budget = rb.report_budget(None, [{}], data, short, console, started=budget_module.now())
+    assert options.tta == "flip"  # the plan's choice stepped down to what the report's own 98 s can score

@@ -10,7 +10,7 @@ what is left.
 from dataclasses import replace
 
 from search.budget import TimeBudget, fmt_duration, now, parse_duration
-from search.planner import EVALUATION_SHARE, MARGIN, Pace, affordable_tta, evaluation_seconds
+from search.planner import EVALUATION_SHARE, MARGIN, TTA_STEPS, Pace, affordable_tta, evaluation_seconds
 
 
 MIN_EPOCHS_AT_RETRAIN_FIX = 3  # --retrain-fix is dropped when fewer epochs at its values fit a winner's share
@@ -40,10 +40,15 @@ def report_budget(config, best: list[dict], data: dict, options, console, starte
     pace = Pace(epoch_seconds=0.0, image_seconds=winner_image_seconds(config, best[0], options.retrain_fix),
                 n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
     basis = parse_duration(options.tta_budget) if options.tta_budget else total
-    tta = affordable_tta(pace, options.tta, basis, winners=len(best))
+    planned = affordable_tta(pace, options.tta, basis, winners=len(best))
+    tta = planned
+    while tta and evaluation_seconds(pace, tta, len(best)) > total * (1 - MARGIN) - (now() - started):
+        tta = TTA_STEPS[TTA_STEPS.index(tta) + 1]  # what the plan allowed no longer fits what is left
     if tta != options.tta:
-        console.line(f"--tta {options.tta} would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(basis)} budget "
-                     f"at {pace.image_seconds * 1000:.2f} ms an image here (measured): scoring {tta or 'without TTA'}")
+        why = (f"would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(basis)} budget" if planned != options.tta
+               else f"would not fit the {fmt_duration(total)} the report has")
+        console.line(f"--tta {options.tta} {why} at {pace.image_seconds * 1000:.2f} ms an image here (measured): "
+                     f"scoring {tta or 'without TTA'}")
     reserved = evaluation_seconds(pace, tta, len(best))
     retraining = max(0.0, total * (1 - MARGIN) - reserved - (now() - started))
     console.line(f"time budget {fmt_duration(total)}: {fmt_duration(reserved)} kept for scoring {len(best)} "
