@@ -25,14 +25,15 @@ def fixed_lines(config: RunConfig) -> list[str]:
     return [f"held at one value: {held}" + (f" (recipe {recipe}; --fix NAME=VALUE overrides its pins)" if recipe else "")]
 
 
-def fixed_hyperparameters(config: RunConfig):
-    """--fix NAME=VALUE: keras-tuner HyperParameters registered in advance as Fixed (None when
-    nothing is pinned); the space tunes the rest."""
-    if not config.fixed:
+def fixed_hyperparameters(config: RunConfig, under: dict | None = None):
+    """--fix NAME=VALUE (over the values `under`, when given): keras-tuner HyperParameters
+    registered in advance as Fixed (None when nothing is held); the space tunes the rest."""
+    values = {**(under or {}), **config.fixed}
+    if not values:
         return None
     import keras_tuner as kt
     hp = kt.HyperParameters()
-    for name, value in config.fixed.items():
+    for name, value in values.items():
         hp.Fixed(name, value)
     return hp
 
@@ -43,13 +44,4 @@ def fixed_point_builder(config: RunConfig, options, under: dict | None = None):
     epoch estimate, a --report plan's pace)."""
     from spaces import get_space
     space = get_space(config.space)
-    if not under:
-        return lambda hp: space.build(fixed_hyperparameters(config) or hp, options)
-    import keras_tuner as kt
-
-    def build(_):
-        hp = kt.HyperParameters()
-        for name, value in {**under, **config.fixed}.items():
-            hp.Fixed(name, value)
-        return space.build(hp, options)
-    return build
+    return lambda hp: space.build(fixed_hyperparameters(config, under) or hp, options)

@@ -108,13 +108,12 @@ def start_search_share(config, ds, data: tuple, started: float, console_lines: l
 def searched_seconds(project_dir: Path) -> float:
     """The search's wall clock so far: its logged sessions (budget.json), plus the span of the trials
     that ended after the last of them (a session killed outright logs nothing; its trials do)."""
+    from search import leaderboard
     from search.budget import BUDGET_FILE
-    from search.config import TRIAL_INFO_FILE
     path = Path(project_dir) / BUDGET_FILE
     sessions = json.loads(path.read_text()) if path.is_file() else []
     last = max((s.get("ended", 0.0) for s in sessions), default=0.0)
-    later = [info for info in (json.loads(p.read_text()) for p in Path(project_dir).glob(f"trial_*/{TRIAL_INFO_FILE}"))
-             if info.get("ended", 0.0) > last]
+    later = [info for info in leaderboard.load_info(project_dir).values() if info.get("ended", 0.0) > last]
     unlogged = (max(i["ended"] for i in later) - min(i["ended"] - i.get("seconds", 0.0) for i in later)) if later else 0.0
     return sum(s.get("wall_seconds", 0.0) for s in sessions) + unlogged
 
@@ -161,11 +160,13 @@ def run_pipeline(config, run, plain: bool | None, dist, started: float) -> int:
     """The search (`run`, unless a resumed plan had finished it), then its report."""
     if searched_already(config):
         state = read_state(config.project_dir)
-        seconds = (parse_duration(config.time_budget) - (now() - started) if config.time_budget
-                   else PipelinePlan(**state["plan"]).report_seconds)
-        total = min(state["plan"]["total_seconds"], parse_duration(config.time_budget)) if config.time_budget else None
-        config.resolved["plan"] = {**state["plan"], "deadline": now() + seconds,
-                                   **({"total_seconds": total} if total else {})}  # TTA judged on the smaller
+        plan = dict(state["plan"])
+        if config.time_budget:  # the rest of the new budget; TTA judged on the smaller of the two
+            given = parse_duration(config.time_budget)
+            seconds, plan["total_seconds"] = given - (now() - started), min(plan["total_seconds"], given)
+        else:
+            seconds = PipelinePlan(**plan).report_seconds
+        config.resolved["plan"] = {**plan, "deadline": now() + seconds}
         return run_report_phase(config, plain)
     code = run(config, plain=plain, dist=dist, command_started=started)
     if code != 0:

@@ -40,12 +40,14 @@ def evaluation_seconds(pace: Pace, tta: str | None, winners: int) -> float:
     return winners * (passes * pace.image_seconds + pace.model_seconds) + pace.shared_seconds
 
 
-def affordable_tta(pace: Pace, wanted: str | None, seconds: float, winners: int = 1) -> str | None:
-    """`wanted`, or the first cheaper TTA whose evaluation takes at most EVALUATION_SHARE of `seconds`."""
+def affordable_tta(pace: Pace, wanted: str | None, seconds: float, winners: int = 1,
+                   within: float = math.inf) -> str | None:
+    """`wanted`, or the first cheaper TTA whose evaluation takes at most EVALUATION_SHARE of `seconds`
+    and at most `within` seconds (what is left to score in)."""
     if wanted is None:
         return None
     for tta in TTA_STEPS[TTA_STEPS.index(wanted):]:
-        if evaluation_seconds(pace, tta, winners) <= EVALUATION_SHARE * seconds:
+        if evaluation_seconds(pace, tta, winners) <= min(EVALUATION_SHARE * seconds, within):
             return tta
     return None
 

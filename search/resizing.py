@@ -41,7 +41,6 @@ class ProgressiveResizing(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.first is None:
             self.first = epoch
-        self.layer.build_side()
         self.set_side(self.side_for(epoch))
         self.sides.append(self.layer.side)
         self.began = time_budget.now()

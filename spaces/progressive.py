@@ -44,11 +44,6 @@ class ProgressiveResize(keras.layers.Layer):
         self.final = int(input_shape[1])
         self.side = self.side or self.final
 
-    def build_side(self) -> None:
-        """`final` and `side` known before the first call (a rebuilt model's layer: its input shape)."""
-        if self.final is None:
-            self.build(self.input.shape)
-
     def call(self, images, training=None):
         if not training or self.side == images.shape[1]:
             return images

@@ -10,7 +10,7 @@ what is left.
 from dataclasses import replace
 
 from search.budget import TimeBudget, fmt_duration, now, parse_duration
-from search.planner import EVALUATION_SHARE, MARGIN, TTA_STEPS, Pace, affordable_tta, evaluation_seconds
+from search.planner import EVALUATION_SHARE, MARGIN, Pace, affordable_tta, evaluation_seconds
 
 
 MIN_EPOCHS_AT_RETRAIN_FIX = 3  # --retrain-fix is dropped when fewer epochs at its values fit a winner's share
@@ -41,9 +41,7 @@ def report_budget(config, best: list[dict], data: dict, options, console, starte
                 n_val=len(data["val"][1]) if options.train_on == "train" else 0, n_test=len(data["test"][1]))
     basis = parse_duration(options.tta_budget) if options.tta_budget else total
     planned = affordable_tta(pace, options.tta, basis, winners=len(best))
-    tta = planned
-    while tta and evaluation_seconds(pace, tta, len(best)) > total * (1 - MARGIN) - (now() - started):
-        tta = TTA_STEPS[TTA_STEPS.index(tta) + 1]  # what the plan allowed no longer fits what is left
+    tta = affordable_tta(pace, options.tta, basis, len(best), within=total * (1 - MARGIN) - (now() - started))
     if tta != options.tta:
         why = (f"would take over {EVALUATION_SHARE:.0%} of the {fmt_duration(basis)} budget" if planned != options.tta
                else f"would not fit the {fmt_duration(total)} the report has")
